@@ -1,0 +1,45 @@
+"""Argument validation shared by the band transforms: errors name the argument and what was expected."""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def check_image(x: object, name: str = "x", *, check_finite: bool = False) -> Tensor:
+    """Return ``x`` if it is a floating (N, C, H, W) tensor, else raise naming ``name``."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}: expected a torch.Tensor of shape (N, C, H, W), got {type(x).__name__}")
+    if x.ndim != 4:
+        raise ValueError(f"{name}: expected a 4-D tensor (N, C, H, W), got shape {tuple(x.shape)}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name}: expected a floating dtype (float16/bfloat16/float32/float64), got {x.dtype}")
+    if check_finite and not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name}: contains NaN or Inf values; expected finite values")
+    return x
+
+
+def check_cutoff(cutoff: float, name: str = "cutoff") -> float:
+    """Return ``cutoff`` if it is a number strictly inside (0, 1)."""
+    if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)) or not 0.0 < float(cutoff) < 1.0:
+        raise ValueError(f"{name}: expected a number in the open interval (0, 1), got {cutoff!r}")
+    return float(cutoff)
+
+
+def check_transition(transition: float, cutoff: float) -> float:
+    """Return ``transition`` if it is a width in [0, 2*min(cutoff, 1-cutoff)]."""
+    if isinstance(transition, bool) or not isinstance(transition, (int, float)) or transition < 0:
+        raise ValueError(f"transition: expected a number >= 0, got {transition!r}")
+    limit = 2 * min(cutoff, 1 - cutoff)
+    if transition > limit + 1e-12:
+        raise ValueError(
+            f"transition: expected at most 2*min(cutoff, 1-cutoff) = {limit:g} for cutoff={cutoff:g}, "
+            f"got {transition!r}"
+        )
+    return float(transition)
+
+
+def check_choice(value: object, name: str, choices: tuple[str, ...]) -> str:
+    """Return ``value`` if it is one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name}: expected one of {', '.join(map(repr, choices))}, got {value!r}")
+    return value  # type: ignore[return-value]

@@ -1,0 +1,339 @@
+"""Batched, differentiable 2-D discrete wavelet transform matching pywt.wavedec2 / waverec2.
+
+Band naming follows the patent: for each level Q, ``LL`` (low vertical, low horizontal), ``LH``
+(low vertical, high horizontal), ``HL`` (high vertical, low horizontal) and ``HH``. pywt's
+``(cH, cV, cD)`` detail tuple is ``(HL, LH, HH)`` in this naming: pywt's "horizontal detail" cH is
+high-pass along the vertical axis (it responds to horizontal edges).
+
+All functions take (N, C, H, W) float tensors on any device, fold N*C into the batch, and run one
+strided convolution per level and direction (no Python loop over images or channels).
+"""
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import pywt
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from freqaug.bands._checks import check_choice, check_image
+from freqaug.bands.types import MODES, Detail
+
+__all__ = [
+    "Detail",
+    "coeff_length",
+    "dwt2",
+    "dwt_max_level",
+    "idwt2",
+    "wavedec2",
+    "waverec2",
+    "wavelet_filters",
+]
+
+Coeffs2D = list  # [LL_K, Detail_K, ..., Detail_1], the layout of pywt.wavedec2
+
+
+# ----------------------------------------------------------------------------------------------
+# Filters and sizes
+
+
+@functools.lru_cache(maxsize=None)
+def _filter_bank(wavelet: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(dec_lo, dec_hi, rec_lo, rec_hi) of a pywt discrete wavelet, as float64 arrays."""
+    if not isinstance(wavelet, str) or wavelet not in pywt.wavelist(kind="discrete"):
+        raise ValueError(
+            f"wavelet: expected the name of a discrete wavelet known to pywavelets "
+            f"(e.g. 'haar', 'db4', 'sym4', 'coif1', 'bior2.2'), got {wavelet!r}"
+        )
+    w = pywt.Wavelet(wavelet)
+    return tuple(np.asarray(f, dtype=np.float64) for f in w.filter_bank)  # type: ignore[return-value]
+
+
+def wavelet_filters(wavelet: str, *, dtype: torch.dtype = torch.float32, device=None) -> tuple[Tensor, ...]:
+    """The (dec_lo, dec_hi, rec_lo, rec_hi) filters of ``wavelet`` as 1-D tensors, taken from pywt."""
+    return tuple(torch.as_tensor(f, dtype=dtype, device=device) for f in _filter_bank(wavelet))
+
+
+def filter_length(wavelet: str) -> int:
+    """Length of the (even, zero-padded) filters of ``wavelet``."""
+    return len(_filter_bank(wavelet)[0])
+
+
+def dwt_max_level(size: int, wavelet: str) -> int:
+    """Deepest useful level for a signal of ``size`` samples (pywt.dwt_max_level)."""
+    length = filter_length(wavelet)
+    if size < length - 1:
+        return 0
+    return int(math.floor(math.log2(size / (length - 1))))
+
+
+def coeff_length(size: int, wavelet: str, mode: str) -> int:
+    """Number of coefficients one DWT level produces from ``size`` samples (pywt.dwt_coeff_len)."""
+    if mode == "periodization":
+        return (size + 1) // 2
+    return (size + filter_length(wavelet) - 1) // 2
+
+
+# ----------------------------------------------------------------------------------------------
+# Boundary extension
+
+
+def _extension_index(n: int, left: int, right: int, mode: str, device) -> tuple[Tensor, Tensor | None]:
+    """Source index for each extended position, and a +-1 sign where the mode flips values."""
+    k = torch.arange(-left, n + right, device=device)
+    sign = None
+    if mode in ("constant", "smooth", "zero") or (n == 1 and mode != "antisymmetric"):
+        idx = k.clamp(0, n - 1)
+    elif mode in ("periodic", "periodization"):
+        idx = k.remainder(n)
+    elif mode in ("symmetric", "antisymmetric"):
+        period = k.div(n, rounding_mode="floor")
+        r = k.remainder(n)
+        odd = period.remainder(2) == 1
+        idx = torch.where(odd, n - 1 - r, r)
+        if mode == "antisymmetric":
+            sign = torch.where(odd, -1, 1)
+    elif mode == "reflect":
+        r = k.remainder(2 * n - 2)
+        idx = torch.where(r >= n, 2 * n - 2 - r, r)
+    else:  # pragma: no cover - modes are validated by the callers
+        raise ValueError(f"mode: unsupported {mode!r}")
+    return idx, sign
+
+
+def extend(x: Tensor, left: int, right: int, mode: str, dim: int) -> Tensor:
+    """Extend ``x`` along ``dim`` by ``left``/``right`` samples with a pywt boundary mode."""
+    n = x.shape[dim]
+    if left == 0 and right == 0:
+        return x
+    idx, sign = _extension_index(n, left, right, mode, x.device)
+    out = x.index_select(dim, idx)
+    shape = [1] * x.ndim
+    shape[dim] = -1
+    if sign is not None:
+        out = out * sign.to(x.dtype).view(shape)
+    if mode == "zero":
+        k = torch.arange(-left, n + right, device=x.device)
+        out = out * ((k >= 0) & (k < n)).to(x.dtype).view(shape)
+    elif mode == "smooth" and n > 1:
+        k = torch.arange(-left, n + right, device=x.device, dtype=x.dtype).view(shape)
+        first, second = x.narrow(dim, 0, 1), x.narrow(dim, 1, 1)
+        last, before_last = x.narrow(dim, n - 1, 1), x.narrow(dim, n - 2, 1)
+        out = torch.where(k < 0, first + k * (second - first), out)
+        out = torch.where(k > n - 1, last + (k - (n - 1)) * (last - before_last), out)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# One level, in polyphase form
+#
+# A level is computed on the 2x2 polyphase components of the (extended) image, stored channels-last
+# as (B, h, w, 4): one gather builds them (boundary extension included), one stride-1 convolution
+# with (4, 4, L/2, L/2) kernels maps them to the bands LL, LH, HL, HH, and the inverse is the
+# mirror image (convolution, then one gather that interleaves the phases and crops).
+
+
+def _analysis_kernel(wavelet: str, dtype: torch.dtype, device) -> Tensor:
+    """(4, 4, m, m) kernel: band (v, h) from polyphase (pv, ph), tap (a, b) = g_v[2a+pv] g_h[2b+ph]."""
+    dec_lo, dec_hi, _, _ = _filter_bank(wavelet)
+    g = np.stack([dec_lo[::-1], dec_hi[::-1]])  # correlation form
+    m = g.shape[1] // 2
+    g = g.reshape(2, m, 2)  # [band, a, phase]
+    k = np.einsum("vap,hbq->vhpqab", g, g).reshape(4, 4, m, m)
+    return _cached_tensor(("dec", wavelet), k, dtype, device)
+
+
+def _synthesis_kernel(wavelet: str, dtype: torch.dtype, device) -> Tensor:
+    """(4, 4, m, m) kernel: phase (pv, ph) from band (v, h), tap (a, b) = r_v[2(m-1-a)+pv] r_h[...]."""
+    _, _, rec_lo, rec_hi = _filter_bank(wavelet)
+    r = np.stack([rec_lo, rec_hi])
+    m = r.shape[1] // 2
+    r = r.reshape(2, m, 2)[:, ::-1]  # [band, m-1-a, phase]
+    k = np.einsum("vap,hbq->pqvhab", r, r).reshape(4, 4, m, m)
+    return _cached_tensor(("rec", wavelet), k, dtype, device)
+
+
+_TENSOR_CACHE: dict = {}
+
+
+def _cached_tensor(key: tuple, value: np.ndarray, dtype: torch.dtype, device) -> Tensor:
+    full_key = (*key, dtype, str(device))
+    cached = _TENSOR_CACHE.get(full_key)
+    if cached is None:
+        cached = torch.as_tensor(np.ascontiguousarray(value), dtype=dtype, device=device)
+        _TENSOR_CACHE[full_key] = cached
+    return cached
+
+
+def _source_index(n: int, left: int, length: int, mode: str) -> Tensor:
+    """Index into a length-``n`` axis for each of ``length`` extended samples starting at ``-left``."""
+    if mode == "periodization" and n % 2:
+        # pywt first repeats the last sample, then extends the even-length signal periodically.
+        idx, _ = _extension_index(n + 1, left, length - left - (n + 1), "periodic", "cpu")
+        return idx.clamp_max(n - 1)
+    idx, _ = _extension_index(n, left, length - left - n, mode, "cpu")
+    return idx
+
+
+_GATHER_MODES = ("periodization", "periodic", "symmetric", "reflect", "constant")
+
+
+@functools.lru_cache(maxsize=256)
+def _polyphase_index(h: int, w: int, length: int, mode: str) -> tuple[Tensor, int, int]:
+    """Flat gather index building the (h2, w2, 4) polyphase layout of the extended image."""
+    m = length // 2
+    ph, pw = _polyphase_size(h, length, mode), _polyphase_size(w, length, mode)
+    left = m - 1 if mode == "periodization" else length - 2
+    iy = _source_index(h, left, 2 * ph, mode).view(ph, 1, 2, 1)
+    ix = _source_index(w, left, 2 * pw, mode).view(1, pw, 1, 2)
+    return (iy * w + ix).reshape(-1), ph, pw
+
+
+def _polyphase_size(n: int, length: int, mode: str) -> int:
+    """Polyphase length of the extended axis: output length + taps - 1."""
+    m = length // 2
+    return (n + 1) // 2 + m - 1 if mode == "periodization" else (n + length - 1) // 2 + m - 1
+
+
+def _to_polyphase(x: Tensor, length: int, mode: str) -> Tensor:
+    """(B, H, W) -> extended polyphase components (B, 4, h2, w2), channels-last in memory."""
+    b, h, w = x.shape
+    if mode in _GATHER_MODES:
+        idx, ph, pw = _polyphase_index(h, w, length, mode)
+        flat = x.reshape(b, h * w)
+    else:  # modes with arithmetic (zero, smooth, antisymmetric): extend, then gather the phases
+        left = length - 2
+        ph, pw = _polyphase_size(h, length, mode), _polyphase_size(w, length, mode)
+        xp = extend(extend(x, left, 2 * ph - left - h, mode, -2), left, 2 * pw - left - w, mode, -1)
+        idx, _, _ = _polyphase_index(2 * ph, 2 * pw, 2, "periodic")  # plain phase split
+        flat = xp.reshape(b, 4 * ph * pw)
+    poly = flat.index_select(1, idx.to(x.device))
+    return poly.view(b, ph, pw, 4).permute(0, 3, 1, 2)
+
+
+@functools.lru_cache(maxsize=256)
+def _interleave_index(h: int, w: int, out_h: int, out_w: int, offset: int) -> Tensor:
+    """Flat gather index from phases (h, w, 4) to the image (out_h, out_w), skipping ``offset``."""
+    y = torch.arange(out_h) + offset
+    x = torch.arange(out_w) + offset
+    row = ((y // 2) * w * 4 + (y % 2) * 2).view(-1, 1)
+    col = ((x // 2) * 4 + (x % 2)).view(1, -1)
+    return (row + col).reshape(-1)
+
+
+def _from_polyphase(y: Tensor, out_h: int, out_w: int, offset: int) -> Tensor:
+    """(B, 4, h, w) channels-last phases -> (B, out_h, out_w) image starting at ``offset``."""
+    b, _, h, w = y.shape
+    flat = y.permute(0, 2, 3, 1).reshape(b, h * w * 4)
+    idx = _interleave_index(h, w, out_h, out_w, offset).to(y.device)
+    return flat.index_select(1, idx).view(b, out_h, out_w)
+
+
+def _conv(poly: Tensor, kernel: Tensor) -> Tensor:
+    """Stride-1 valid correlation of channels-last phases (oneDNN is fast on this layout)."""
+    return F.conv2d(poly.contiguous(memory_format=torch.channels_last), kernel)
+
+
+def _check_mode(mode: str) -> str:
+    return check_choice(mode, "mode", MODES)
+
+
+def dwt2(x: Tensor, wavelet: str, *, mode: str = "symmetric") -> tuple[Tensor, Detail]:
+    """One 2-D DWT level: ``(LL, Detail(LH, HL, HH))``, equal to ``pywt.dwt2`` on axes (-2, -1)."""
+    check_image(x)
+    _check_mode(mode)
+    length = filter_length(wavelet)
+    n, c, h, w = x.shape
+    poly = _to_polyphase(x.reshape(n * c, h, w), length, mode)
+    bands = _conv(poly, _analysis_kernel(wavelet, x.dtype, x.device))
+    bands = bands.view(n, c, 4, *bands.shape[-2:])
+    return bands[:, :, 0], Detail(bands[:, :, 1], bands[:, :, 2], bands[:, :, 3])
+
+
+def idwt2(ll: Tensor, detail: Detail | tuple, wavelet: str, *, mode: str = "symmetric") -> Tensor:
+    """Inverse of one 2-D DWT level, equal to ``pywt.idwt2`` (detail given as LH, HL, HH)."""
+    _check_mode(mode)
+    if not isinstance(detail, tuple) or len(detail) != 3:
+        raise ValueError("detail: expected a (LH, HL, HH) tuple of tensors")
+    bands = [check_image(t, name) for t, name in zip((ll, *detail), ("LL", "LH", "HL", "HH"))]
+    for t, name in zip(bands[1:], ("LH", "HL", "HH")):
+        if t.shape != ll.shape:
+            raise ValueError(f"{name}: expected shape {tuple(ll.shape)} (the shape of LL), got {tuple(t.shape)}")
+    length = filter_length(wavelet)
+    m = length // 2
+    n, c, h, w = ll.shape
+    poly = torch.stack(bands, dim=-1).view(n * c, h, w, 4)
+    if mode == "periodization":
+        idx, ph, pw = _polyphase_index_periodic(h, w, m)
+        poly = poly.reshape(n * c, h * w, 4).index_select(1, idx.to(ll.device)).view(n * c, ph, pw, 4)
+        out_h, out_w, offset = 2 * h, 2 * w, 2 * m - 2 - (m - 1)
+    else:
+        if min(h, w) < m:
+            raise ValueError(
+                f"LL: coefficient size {(h, w)} is too small for wavelet {wavelet!r} (needs at least {m})"
+            )
+        out_h, out_w, offset = 2 * h - length + 2, 2 * w - length + 2, 0
+    phases = _conv(poly.permute(0, 3, 1, 2), _synthesis_kernel(wavelet, ll.dtype, ll.device))
+    out = _from_polyphase(phases, out_h, out_w, offset)
+    return out.view(n, c, out_h, out_w)
+
+
+@functools.lru_cache(maxsize=256)
+def _polyphase_index_periodic(h: int, w: int, m: int) -> tuple[Tensor, int, int]:
+    """Flat index padding an (h, w) coefficient grid periodically by m-1 on every side."""
+    iy, _ = _extension_index(h, m - 1, m - 1, "periodic", "cpu")
+    ix, _ = _extension_index(w, m - 1, m - 1, "periodic", "cpu")
+    return (iy.view(-1, 1) * w + ix.view(1, -1)).reshape(-1), h + 2 * m - 2, w + 2 * m - 2
+
+
+# ----------------------------------------------------------------------------------------------
+# Multi-level
+
+
+def wavedec2(x: Tensor, wavelet: str, *, level: int | None = None, mode: str = "symmetric") -> Coeffs2D:
+    """Multi-level 2-D DWT, ``[LL_K, Detail_K, ..., Detail_1]`` like ``pywt.wavedec2``."""
+    check_image(x)
+    _check_mode(mode)
+    max_level = dwt_max_level(min(x.shape[-2:]), wavelet)
+    if level is None:
+        level = max_level
+    check_level(level, max_level, x.shape[-2:], wavelet)
+    details = []
+    ll = x
+    for _ in range(level):
+        ll, detail = dwt2(ll, wavelet, mode=mode)
+        details.append(detail)
+    return [ll, *reversed(details)]
+
+
+def check_level(level: int, max_level: int, size, wavelet: str) -> None:
+    """Raise if ``level`` is not an int in 1..max_level for an image of ``size``."""
+    if isinstance(level, bool) or not isinstance(level, int) or level < 1:
+        raise ValueError(f"levels: expected an integer >= 1, got {level!r}")
+    if level > max_level:
+        raise ValueError(
+            f"levels: {level} is more than an image of size {tuple(size)} allows with wavelet "
+            f"{wavelet!r} (at most {max_level})"
+        )
+
+
+def waverec2(coeffs: Coeffs2D, wavelet: str, *, mode: str = "symmetric") -> Tensor:
+    """Inverse of :func:`wavedec2`, equal to ``pywt.waverec2`` (odd sizes come back one larger)."""
+    if not isinstance(coeffs, (list, tuple)) or len(coeffs) < 2:
+        raise ValueError("coeffs: expected [LL, Detail, ...] with at least one detail level")
+    ll = coeffs[0]
+    for detail in coeffs[1:]:
+        if not isinstance(detail, tuple) or len(detail) != 3:
+            raise ValueError("coeffs: each detail level must be a (LH, HL, HH) tuple")
+        target = detail[0].shape[-2:]
+        if ll.shape[-2:] != target:
+            if ll.shape[-2] - target[0] not in (0, 1) or ll.shape[-1] - target[1] not in (0, 1):
+                raise ValueError(
+                    f"coeffs: approximation of size {tuple(ll.shape[-2:])} does not fit detail size {tuple(target)}"
+                )
+            ll = ll[..., : target[0], : target[1]]
+        ll = idwt2(ll, detail, wavelet, mode=mode)
+    return ll
