@@ -182,14 +182,22 @@ _GATHER_MODES = ("periodization", "periodic", "symmetric", "reflect", "constant"
 
 
 @functools.lru_cache(maxsize=256)
-def _polyphase_index(h: int, w: int, length: int, mode: str) -> tuple[Tensor, int, int]:
-    """Flat gather index building the (h2, w2, 4) polyphase layout of the extended image."""
+def _polyphase_index(h: int, w: int, length: int, mode: str, planar: bool) -> tuple[Tensor, int, int]:
+    """Flat gather index building the polyphase components of the extended image.
+
+    ``planar`` orders them (4, h2, w2) (for the 1x1 mix, a batched matmul), else (h2, w2, 4)
+    (channels-last, the layout oneDNN convolves fast).
+    """
     m = length // 2
     ph, pw = _polyphase_size(h, length, mode), _polyphase_size(w, length, mode)
     left = m - 1 if mode == "periodization" else length - 2
-    iy = _source_index(h, left, 2 * ph, mode).view(ph, 1, 2, 1)
-    ix = _source_index(w, left, 2 * pw, mode).view(1, pw, 1, 2)
-    return (iy * w + ix).reshape(-1), ph, pw
+    iy = _source_index(h, left, 2 * ph, mode).view(ph, 2)
+    ix = _source_index(w, left, 2 * pw, mode).view(pw, 2)
+    if planar:  # [pv, ph, i, j]
+        idx = iy.T[:, None, :, None] * w + ix.T[None, :, None, :]
+    else:  # [i, j, pv, ph]
+        idx = iy[:, None, :, None] * w + ix[None, :, None, :]
+    return idx.reshape(-1), ph, pw
 
 
 def _polyphase_size(n: int, length: int, mode: str) -> int:
@@ -199,42 +207,57 @@ def _polyphase_size(n: int, length: int, mode: str) -> int:
 
 
 def _to_polyphase(x: Tensor, length: int, mode: str) -> Tensor:
-    """(B, H, W) -> extended polyphase components (B, 4, h2, w2), channels-last in memory."""
+    """(B, H, W) -> extended polyphase components (B, 4, h2, w2) in the layout :func:`_mix` wants."""
     b, h, w = x.shape
+    planar = length == 2
     if mode in _GATHER_MODES:
-        idx, ph, pw = _polyphase_index(h, w, length, mode)
+        idx, ph, pw = _polyphase_index(h, w, length, mode, planar)
         flat = x.reshape(b, h * w)
-    else:  # modes with arithmetic (zero, smooth, antisymmetric): extend, then gather the phases
+    else:  # modes with arithmetic (zero, smooth, antisymmetric): extend, then split the phases
         left = length - 2
         ph, pw = _polyphase_size(h, length, mode), _polyphase_size(w, length, mode)
         xp = extend(extend(x, left, 2 * ph - left - h, mode, -2), left, 2 * pw - left - w, mode, -1)
-        idx, _, _ = _polyphase_index(2 * ph, 2 * pw, 2, "periodic")  # plain phase split
+        idx, _, _ = _polyphase_index(2 * ph, 2 * pw, 2, "periodic", planar)
         flat = xp.reshape(b, 4 * ph * pw)
     poly = flat.index_select(1, idx.to(x.device))
+    if planar:
+        return poly.view(b, 4, ph, pw)
     return poly.view(b, ph, pw, 4).permute(0, 3, 1, 2)
 
 
+def _mix(poly: Tensor, kernel: Tensor) -> Tensor:
+    """Valid stride-1 correlation of (B, 4, h, w) phases with a (4, 4, m, m) kernel."""
+    if kernel.shape[-1] == 1:  # a 4x4 matrix: one batched matmul on planar phases
+        b, _, h, w = poly.shape
+        return torch.matmul(kernel.view(4, 4), poly.reshape(b, 4, h * w)).view(b, 4, h, w)
+    return F.conv2d(poly.contiguous(memory_format=torch.channels_last), kernel)
+
+
 @functools.lru_cache(maxsize=256)
-def _interleave_index(h: int, w: int, out_h: int, out_w: int, offset: int) -> Tensor:
-    """Flat gather index from phases (h, w, 4) to the image (out_h, out_w), skipping ``offset``."""
+def _interleave_index(strides: tuple[int, int, int], out_h: int, out_w: int, offset: int) -> Tensor:
+    """Flat gather index from phases (strides of phase, row, col) to the image, from ``offset``."""
+    s_phase, s_row, s_col = strides
     y = torch.arange(out_h) + offset
     x = torch.arange(out_w) + offset
-    row = ((y // 2) * w * 4 + (y % 2) * 2).view(-1, 1)
-    col = ((x // 2) * 4 + (x % 2)).view(1, -1)
+    row = ((y // 2) * s_row + (y % 2) * 2 * s_phase).view(-1, 1)
+    col = ((x // 2) * s_col + (x % 2) * s_phase).view(1, -1)
     return (row + col).reshape(-1)
 
 
 def _from_polyphase(y: Tensor, out_h: int, out_w: int, offset: int) -> Tensor:
-    """(B, 4, h, w) channels-last phases -> (B, out_h, out_w) image starting at ``offset``."""
+    """(B, 4, h, w) phases (planar or channels-last) -> (B, out_h, out_w) image from ``offset``."""
     b, _, h, w = y.shape
-    flat = y.permute(0, 2, 3, 1).reshape(b, h * w * 4)
-    idx = _interleave_index(h, w, out_h, out_w, offset).to(y.device)
+    if offset == 0 and (out_h, out_w) == (2 * h, 2 * w) and y.is_contiguous():
+        out = y.new_empty(b, out_h, out_w)  # plain interleave: four strided copies beat a gather
+        for phase in range(4):
+            out[:, phase // 2::2, phase % 2::2] = y[:, phase]
+        return out
+    if y.is_contiguous():
+        flat, strides = y.reshape(b, -1), (h * w, w, 1)
+    else:
+        flat, strides = y.permute(0, 2, 3, 1).reshape(b, -1), (1, 4 * w, 4)
+    idx = _interleave_index(strides, out_h, out_w, offset).to(y.device)
     return flat.index_select(1, idx).view(b, out_h, out_w)
-
-
-def _conv(poly: Tensor, kernel: Tensor) -> Tensor:
-    """Stride-1 valid correlation of channels-last phases (oneDNN is fast on this layout)."""
-    return F.conv2d(poly.contiguous(memory_format=torch.channels_last), kernel)
 
 
 def _check_mode(mode: str) -> str:
@@ -245,38 +268,69 @@ def dwt2(x: Tensor, wavelet: str, *, mode: str = "symmetric") -> tuple[Tensor, D
     """One 2-D DWT level: ``(LL, Detail(LH, HL, HH))``, equal to ``pywt.dwt2`` on axes (-2, -1)."""
     check_image(x)
     _check_mode(mode)
-    length = filter_length(wavelet)
+    ll, detail = _analysis_level(x.to(_working_dtype(mode, x.dtype)), wavelet, mode)
+    return ll.to(x.dtype), Detail(*(t.to(x.dtype) for t in detail))
+
+
+def _analysis_level(x: Tensor, wavelet: str, mode: str) -> tuple[Tensor, Detail]:
+    """One level on validated input, in the input's dtype."""
     n, c, h, w = x.shape
-    poly = _to_polyphase(x.reshape(n * c, h, w), length, mode)
-    bands = _conv(poly, _analysis_kernel(wavelet, x.dtype, x.device))
+    poly = _to_polyphase(x.reshape(n * c, h, w), filter_length(wavelet), mode)
+    bands = _mix(poly, _analysis_kernel(wavelet, x.dtype, x.device))
     bands = bands.view(n, c, 4, *bands.shape[-2:])
     return bands[:, :, 0], Detail(bands[:, :, 1], bands[:, :, 2], bands[:, :, 3])
+
+
+def _working_dtype(mode: str, dtype: torch.dtype) -> torch.dtype:
+    """'smooth' extrapolates linearly, so coefficients grow by orders of magnitude per level and
+    cancel on reconstruction: compute it one precision up to keep float32 within 1e-5."""
+    if mode != "smooth" or dtype == torch.float64:
+        return dtype
+    return torch.float64 if dtype == torch.float32 else torch.float32
 
 
 def idwt2(ll: Tensor, detail: Detail | tuple, wavelet: str, *, mode: str = "symmetric") -> Tensor:
     """Inverse of one 2-D DWT level, equal to ``pywt.idwt2`` (detail given as LH, HL, HH)."""
     _check_mode(mode)
+    bands = _check_level_bands(ll, detail)
+    work = _working_dtype(mode, ll.dtype)
+    return _synthesis_level([t.to(work) for t in bands], wavelet, mode).to(ll.dtype)
+
+
+def _check_level_bands(ll: Tensor, detail: Detail | tuple) -> list[Tensor]:
+    """[LL, LH, HL, HH] if they are floating 4-D tensors of one shape, else raise naming the band."""
     if not isinstance(detail, tuple) or len(detail) != 3:
         raise ValueError("detail: expected a (LH, HL, HH) tuple of tensors")
     bands = [check_image(t, name) for t, name in zip((ll, *detail), ("LL", "LH", "HL", "HH"))]
     for t, name in zip(bands[1:], ("LH", "HL", "HH")):
         if t.shape != ll.shape:
             raise ValueError(f"{name}: expected shape {tuple(ll.shape)} (the shape of LL), got {tuple(t.shape)}")
+    return bands
+
+
+def _synthesis_level(bands: list[Tensor], wavelet: str, mode: str) -> Tensor:
+    """Inverse of one level from validated [LL, LH, HL, HH], in their dtype."""
     length = filter_length(wavelet)
     m = length // 2
-    n, c, h, w = ll.shape
-    poly = torch.stack(bands, dim=-1).view(n * c, h, w, 4)
+    n, c, h, w = bands[0].shape
+    device = bands[0].device
+    if m == 1:
+        poly = torch.stack(bands, dim=2).view(n * c, 4, h, w)
+    else:
+        poly = torch.stack(bands, dim=-1).view(n * c, h, w, 4)
+        if mode == "periodization":
+            idx, ph, pw = _polyphase_index_periodic(h, w, m)
+            poly = poly.reshape(n * c, h * w, 4).index_select(1, idx.to(device)).view(n * c, ph, pw, 4)
+        poly = poly.permute(0, 3, 1, 2)
     if mode == "periodization":
-        idx, ph, pw = _polyphase_index_periodic(h, w, m)
-        poly = poly.reshape(n * c, h * w, 4).index_select(1, idx.to(ll.device)).view(n * c, ph, pw, 4)
-        out_h, out_w, offset = 2 * h, 2 * w, 2 * m - 2 - (m - 1)
+        out_h, out_w, offset = 2 * h, 2 * w, m - 1
     else:
         if min(h, w) < m:
             raise ValueError(
                 f"LL: coefficient size {(h, w)} is too small for wavelet {wavelet!r} (needs at least {m})"
             )
         out_h, out_w, offset = 2 * h - length + 2, 2 * w - length + 2, 0
-    phases = _conv(poly.permute(0, 3, 1, 2), _synthesis_kernel(wavelet, ll.dtype, ll.device))
+    phases = _mix(poly, _synthesis_kernel(wavelet, bands[0].dtype, device))
     out = _from_polyphase(phases, out_h, out_w, offset)
     return out.view(n, c, out_h, out_w)
 
@@ -301,12 +355,13 @@ def wavedec2(x: Tensor, wavelet: str, *, level: int | None = None, mode: str = "
     if level is None:
         level = max_level
     check_level(level, max_level, x.shape[-2:], wavelet)
+    work = _working_dtype(mode, x.dtype)
     details = []
-    ll = x
+    ll = x.to(work)
     for _ in range(level):
-        ll, detail = dwt2(ll, wavelet, mode=mode)
-        details.append(detail)
-    return [ll, *reversed(details)]
+        ll, detail = _analysis_level(ll, wavelet, mode)
+        details.append(Detail(*(t.to(x.dtype) for t in detail)))
+    return [ll.to(x.dtype), *reversed(details)]
 
 
 def check_level(level: int, max_level: int, size, wavelet: str) -> None:
@@ -324,7 +379,10 @@ def waverec2(coeffs: Coeffs2D, wavelet: str, *, mode: str = "symmetric") -> Tens
     """Inverse of :func:`wavedec2`, equal to ``pywt.waverec2`` (odd sizes come back one larger)."""
     if not isinstance(coeffs, (list, tuple)) or len(coeffs) < 2:
         raise ValueError("coeffs: expected [LL, Detail, ...] with at least one detail level")
-    ll = coeffs[0]
+    _check_mode(mode)
+    ll = check_image(coeffs[0], "LL")
+    dtype = ll.dtype
+    work = _working_dtype(mode, dtype)
     for detail in coeffs[1:]:
         if not isinstance(detail, tuple) or len(detail) != 3:
             raise ValueError("coeffs: each detail level must be a (LH, HL, HH) tuple")
@@ -335,5 +393,6 @@ def waverec2(coeffs: Coeffs2D, wavelet: str, *, mode: str = "symmetric") -> Tens
                     f"coeffs: approximation of size {tuple(ll.shape[-2:])} does not fit detail size {tuple(target)}"
                 )
             ll = ll[..., : target[0], : target[1]]
-        ll = idwt2(ll, detail, wavelet, mode=mode)
-    return ll
+        bands = _check_level_bands(ll, detail)
+        ll = _synthesis_level([t.to(work) for t in bands], wavelet, mode)
+    return ll.to(dtype)
