@@ -1,0 +1,23 @@
+"""Data layer: CamVid class set and palette, image/label folders, and procedural street scenes.
+
+A bottom layer: imports nothing from other ``freqaug`` subpackages.
+"""
+from .classes import CAMVID, CamVidClass, ClassSet, colorize
+from .folder import IMAGE_EXTENSIONS, DataError, SegmentationFolder, load_images, read_image, read_label
+from .synthetic import SyntheticStreets, street_scene, synthetic_batch
+
+__all__ = [
+    "CAMVID",
+    "CamVidClass",
+    "ClassSet",
+    "colorize",
+    "IMAGE_EXTENSIONS",
+    "DataError",
+    "SegmentationFolder",
+    "load_images",
+    "read_image",
+    "read_label",
+    "SyntheticStreets",
+    "street_scene",
+    "synthetic_batch",
+]
