@@ -1,0 +1,10 @@
+"""freqaug: frequency-decomposed GAN scene generation as augmentation for driving perception."""
+import os
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations checks the network otherwise
+
+__version__ = "0.1.0"
+
+from freqaug.bands import BandSpec, compose, decompose  # noqa: E402
+
+__all__ = ["BandSpec", "__version__", "compose", "decompose"]

@@ -1,0 +1,51 @@
+"""Radially averaged power spectra and per-band energies: which frequencies an image set holds."""
+from __future__ import annotations
+
+from typing import Mapping
+
+import torch
+from torch import Tensor
+
+from freqaug.bands._checks import check_image
+
+__all__ = ["band_energy", "radial_power_spectrum"]
+
+
+def radial_power_spectrum(x: Tensor, *, bins: int = 64, window: bool = True) -> tuple[Tensor, Tensor]:
+    """Mean power per radial frequency bin, per channel, over a (N, C, H, W) batch.
+
+    Returns ``(freqs, power)``: bin centres as a fraction of Nyquist (0..1, shape (bins,)) and the
+    power (C, bins), averaged over images and over the frequencies in each ring (corners beyond
+    Nyquist are left out). Each image's mean is removed first so that DC does not dominate, and
+    by default a 2-D Hann window suppresses the broadband leakage of the image borders (the DFT
+    sees them as edges); the power is rescaled so white noise keeps its level either way.
+    """
+    check_image(x)
+    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
+        raise ValueError(f"bins: expected a positive integer, got {bins!r}")
+    h, w = x.shape[-2:]
+    xf = x.to(torch.float64) if x.dtype == torch.float64 else x.float()
+    xf = xf - xf.mean(dim=(-2, -1), keepdim=True)
+    if window:
+        win = torch.outer(torch.hann_window(h, periodic=False, dtype=xf.dtype, device=x.device),
+                          torch.hann_window(w, periodic=False, dtype=xf.dtype, device=x.device))
+        xf = xf * (win / win.square().mean().sqrt())
+    power = torch.fft.rfft2(xf, norm="ortho").abs().square().mean(dim=0)  # (C, H, W//2+1)
+    fy = torch.fft.fftfreq(h, device=x.device).abs() / 0.5
+    fx = torch.fft.rfftfreq(w, device=x.device) / 0.5
+    rho = torch.sqrt(fy[:, None] ** 2 + fx[None, :] ** 2)
+    index = (rho * bins).long()
+    inside = index < bins
+    index = index[inside]
+    counts = torch.bincount(index, minlength=bins).clamp_min(1).to(power.dtype)
+    sums = torch.zeros(power.shape[0], bins, dtype=power.dtype, device=x.device)
+    sums.index_add_(1, index, power[:, inside])
+    freqs = (torch.arange(bins, dtype=power.dtype, device=x.device) + 0.5) / bins
+    return freqs, sums / counts
+
+
+def band_energy(bands: Mapping[str, Tensor]) -> dict[str, float]:
+    """Fraction of the total energy (sum of squares) held by each band."""
+    energy = {name: float(band.detach().double().square().sum()) for name, band in bands.items()}
+    total = sum(energy.values()) or 1.0
+    return {name: e / total for name, e in energy.items()}

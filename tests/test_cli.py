@@ -1,0 +1,60 @@
+"""The demo job end to end, on a small folder of drawn scenes and on the embedded fallback."""
+import json
+
+import cv2
+import pytest
+
+from freqaug import cli, demo
+from freqaug.data import street_scene
+
+
+@pytest.fixture
+def scene_folder(tmp_path):
+    images = tmp_path / "scenes" / "images"
+    images.mkdir(parents=True)
+    for i in range(3):
+        rgb, _ = street_scene(i, size=(96, 128))
+        cv2.imwrite(str(images / f"scene_{i}.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    return images.parent
+
+
+def _check_outputs(out, n, size):
+    names = {p.name for p in out.iterdir()}
+    assert {"bands_dwt.png", "bands_dct.png", "bands_fourier.png", "spectrum.png", "reconstruction.json"} <= names
+    assert not [p for p in names if p.endswith(".tmp")]
+    for png in out.glob("*.png"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    report = json.loads((out / "reconstruction.json").read_text())
+    assert report["images"] == [n, 3, *size]
+    for entry in report["specs"].values():
+        assert entry["max_rel_error"]["float32"] <= 1e-5
+        assert entry["max_rel_error"]["float64"] <= 1e-10
+        assert abs(sum(entry["energy_fraction"].values()) - 1) < 0.05
+    return report
+
+
+def test_demo_on_a_folder(scene_folder, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert cli.main(["demo", "--out", str(out), "--data", str(scene_folder), "--n", "2"]) == 0
+    report = _check_outputs(out, 2, (96, 128))
+    assert str(scene_folder) in report["source"]
+    assert "float32" in capsys.readouterr().out
+
+
+def test_demo_falls_back_to_drawn_scenes(tmp_path, monkeypatch):
+    monkeypatch.setattr(demo, "default_data_dir", lambda: None)
+    report = demo.run_demo(tmp_path / "out", n=2)
+    _check_outputs(tmp_path / "out", 2, (192, 256))
+    assert report["source"].startswith("synthetic")
+
+
+def test_demo_reports_a_missing_folder(tmp_path, capsys):
+    code = cli.main(["demo", "--out", str(tmp_path / "out"), "--data", str(tmp_path / "nowhere")])
+    assert code == 1
+    assert "nowhere" in capsys.readouterr().err
+
+
+def test_usage_error_exits_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["demo", "--n", "many"])
+    assert exc.value.code == 2
