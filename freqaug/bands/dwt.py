@@ -163,7 +163,8 @@ def _cached_tensor(key: tuple, value: np.ndarray, dtype: torch.dtype, device) ->
     full_key = (*key, dtype, str(device))
     cached = _TENSOR_CACHE.get(full_key)
     if cached is None:
-        cached = torch.as_tensor(np.ascontiguousarray(value), dtype=dtype, device=device)
+        with torch.inference_mode(False):  # a cached inference tensor could not be saved for backward
+            cached = torch.as_tensor(np.ascontiguousarray(value), dtype=dtype, device=device)
         _TENSOR_CACHE[full_key] = cached
     return cached
 
@@ -181,8 +182,11 @@ def _source_index(n: int, left: int, length: int, mode: str) -> Tensor:
 _GATHER_MODES = ("periodization", "periodic", "symmetric", "reflect", "constant")
 
 
-@functools.lru_cache(maxsize=256)
-def _polyphase_index(h: int, w: int, length: int, mode: str, planar: bool) -> tuple[Tensor, int, int]:
+@functools.lru_cache(maxsize=64)
+@torch.inference_mode(False)
+def _polyphase_index(
+    h: int, w: int, length: int, mode: str, planar: bool, device: torch.device
+) -> tuple[Tensor, int, int]:
     """Flat gather index building the polyphase components of the extended image.
 
     ``planar`` orders them (4, h2, w2) (for the 1x1 mix, a batched matmul), else (h2, w2, 4)
@@ -197,7 +201,7 @@ def _polyphase_index(h: int, w: int, length: int, mode: str, planar: bool) -> tu
         idx = iy.T[:, None, :, None] * w + ix.T[None, :, None, :]
     else:  # [i, j, pv, ph]
         idx = iy[:, None, :, None] * w + ix[None, :, None, :]
-    return idx.reshape(-1), ph, pw
+    return idx.reshape(-1).to(device), ph, pw
 
 
 def _polyphase_size(n: int, length: int, mode: str) -> int:
@@ -211,15 +215,15 @@ def _to_polyphase(x: Tensor, length: int, mode: str) -> Tensor:
     b, h, w = x.shape
     planar = length == 2
     if mode in _GATHER_MODES:
-        idx, ph, pw = _polyphase_index(h, w, length, mode, planar)
+        idx, ph, pw = _polyphase_index(h, w, length, mode, planar, x.device)
         flat = x.reshape(b, h * w)
     else:  # modes with arithmetic (zero, smooth, antisymmetric): extend, then split the phases
         left = length - 2
         ph, pw = _polyphase_size(h, length, mode), _polyphase_size(w, length, mode)
         xp = extend(extend(x, left, 2 * ph - left - h, mode, -2), left, 2 * pw - left - w, mode, -1)
-        idx, _, _ = _polyphase_index(2 * ph, 2 * pw, 2, "periodic", planar)
+        idx, _, _ = _polyphase_index(2 * ph, 2 * pw, 2, "periodic", planar, x.device)
         flat = xp.reshape(b, 4 * ph * pw)
-    poly = flat.index_select(1, idx.to(x.device))
+    poly = flat.index_select(1, idx)
     if planar:
         return poly.view(b, 4, ph, pw)
     return poly.view(b, ph, pw, 4).permute(0, 3, 1, 2)
@@ -233,15 +237,18 @@ def _mix(poly: Tensor, kernel: Tensor) -> Tensor:
     return F.conv2d(poly.contiguous(memory_format=torch.channels_last), kernel)
 
 
-@functools.lru_cache(maxsize=256)
-def _interleave_index(strides: tuple[int, int, int], out_h: int, out_w: int, offset: int) -> Tensor:
+@functools.lru_cache(maxsize=64)
+@torch.inference_mode(False)
+def _interleave_index(
+    strides: tuple[int, int, int], out_h: int, out_w: int, offset: int, device: torch.device
+) -> Tensor:
     """Flat gather index from phases (strides of phase, row, col) to the image, from ``offset``."""
     s_phase, s_row, s_col = strides
     y = torch.arange(out_h) + offset
     x = torch.arange(out_w) + offset
     row = ((y // 2) * s_row + (y % 2) * 2 * s_phase).view(-1, 1)
     col = ((x // 2) * s_col + (x % 2) * s_phase).view(1, -1)
-    return (row + col).reshape(-1)
+    return (row + col).reshape(-1).to(device)
 
 
 def _from_polyphase(y: Tensor, out_h: int, out_w: int, offset: int) -> Tensor:
@@ -256,7 +263,7 @@ def _from_polyphase(y: Tensor, out_h: int, out_w: int, offset: int) -> Tensor:
         flat, strides = y.reshape(b, -1), (h * w, w, 1)
     else:
         flat, strides = y.permute(0, 2, 3, 1).reshape(b, -1), (1, 4 * w, 4)
-    idx = _interleave_index(strides, out_h, out_w, offset).to(y.device)
+    idx = _interleave_index(strides, out_h, out_w, offset, y.device)
     return flat.index_select(1, idx).view(b, out_h, out_w)
 
 
@@ -319,8 +326,8 @@ def _synthesis_level(bands: list[Tensor], wavelet: str, mode: str) -> Tensor:
     else:
         poly = torch.stack(bands, dim=-1).view(n * c, h, w, 4)
         if mode == "periodization":
-            idx, ph, pw = _polyphase_index_periodic(h, w, m)
-            poly = poly.reshape(n * c, h * w, 4).index_select(1, idx.to(device)).view(n * c, ph, pw, 4)
+            idx, ph, pw = _polyphase_index_periodic(h, w, m, device)
+            poly = poly.reshape(n * c, h * w, 4).index_select(1, idx).view(n * c, ph, pw, 4)
         poly = poly.permute(0, 3, 1, 2)
     if mode == "periodization":
         out_h, out_w, offset = 2 * h, 2 * w, m - 1
@@ -335,12 +342,13 @@ def _synthesis_level(bands: list[Tensor], wavelet: str, mode: str) -> Tensor:
     return out.view(n, c, out_h, out_w)
 
 
-@functools.lru_cache(maxsize=256)
-def _polyphase_index_periodic(h: int, w: int, m: int) -> tuple[Tensor, int, int]:
+@functools.lru_cache(maxsize=64)
+@torch.inference_mode(False)
+def _polyphase_index_periodic(h: int, w: int, m: int, device: torch.device) -> tuple[Tensor, int, int]:
     """Flat index padding an (h, w) coefficient grid periodically by m-1 on every side."""
     iy, _ = _extension_index(h, m - 1, m - 1, "periodic", "cpu")
     ix, _ = _extension_index(w, m - 1, m - 1, "periodic", "cpu")
-    return (iy.view(-1, 1) * w + ix.view(1, -1)).reshape(-1), h + 2 * m - 2, w + 2 * m - 2
+    return (iy.view(-1, 1) * w + ix.view(1, -1)).reshape(-1).to(device), h + 2 * m - 2, w + 2 * m - 2
 
 
 # ----------------------------------------------------------------------------------------------

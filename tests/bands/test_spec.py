@@ -74,6 +74,16 @@ def test_decompose_is_differentiable():
         assert torch.isfinite(grad).all() and grad.abs().sum() > 0
 
 
+@pytest.mark.parametrize("spec", SPECS.values(), ids=SPECS.keys())
+def test_caches_built_under_inference_mode_still_support_autograd(spec):
+    size = (60 + len(spec.describe()), 62)  # a size no other test uses: the caches start empty
+    with torch.inference_mode():
+        compose(decompose(torch.rand(1, 2, *size), spec), spec, size=size)
+    x = torch.rand(1, 2, *size, requires_grad=True)
+    compose(decompose(x, spec), spec, size=size).sum().backward()
+    torch.testing.assert_close(x.grad, torch.ones_like(x))
+
+
 def test_nan_propagates_unless_checked():
     x = torch.rand(1, 1, 16, 16)
     x[0, 0, 3, 3] = float("nan")
