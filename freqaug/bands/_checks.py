@@ -43,3 +43,35 @@ def check_choice(value: object, name: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ValueError(f"{name}: expected one of {', '.join(map(repr, choices))}, got {value!r}")
     return value  # type: ignore[return-value]
+
+
+def check_positive_int(value: object, name: str) -> int:
+    """Return ``value`` if it is a positive integer (not a bool), else raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+    return value
+
+
+def check_window(cutoff: float, shape: str, transition: float) -> tuple[float, str, float]:
+    """Validate the low-pass window of a DCT or Fourier split: (cutoff, shape, transition)."""
+    cutoff = check_cutoff(cutoff)
+    check_choice(shape, "shape", ("radial", "rect"))
+    return cutoff, shape, check_transition(transition, cutoff)
+
+
+def check_pair(bands: object) -> tuple[Tensor, Tensor]:
+    """The (low, high) tensors of a two-band split if they are matching images, else raise."""
+    if not isinstance(bands, (tuple, list)) or len(bands) != 2:
+        raise TypeError(f"bands: expected a Split(low, high) or a (low, high) pair, got {type(bands).__name__}")
+    low, high = check_image(bands[0], "bands.low"), check_image(bands[1], "bands.high")
+    if low.shape != high.shape or low.dtype != high.dtype or low.device != high.device:
+        raise ValueError(
+            f"bands: expected low and high of equal shape, dtype and device, got {tuple(low.shape)} "
+            f"{low.dtype} {low.device} and {tuple(high.shape)} {high.dtype} {high.device}"
+        )
+    return low, high
+
+
+def upcast_half(x: Tensor) -> Tensor:
+    """``x`` in a dtype FFTs and GEMMs run well in: float16 / bfloat16 go to float32."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x

@@ -6,17 +6,10 @@ import torch
 
 from freqaug.bands.dwt import Detail, dwt2, dwt_max_level, idwt2, wavedec2, waverec2
 from freqaug.bands.types import MODES
-from tests.conftest import TOLERANCE, max_rel_error
+from tests.conftest import TOLERANCE, max_rel_error, random_input
 
 WAVELETS = ["haar", "db2", "db4", "sym4", "coif1", "bior2.2", "rbio1.3"]
 SIZES = {"even": (112, 120), "odd": (113, 117)}  # 4 levels fit every wavelet above
-
-
-def _input(shape, dtype=torch.float64, seed=0):
-    """A tensor of ``dtype`` and the same values in float64 for the reference."""
-    rng = np.random.default_rng(seed)
-    x = torch.from_numpy(rng.uniform(-1.0, 1.0, size=shape)).to(dtype)
-    return x, x.double().numpy()
 
 
 def _flatten_pywt(ref):
@@ -36,7 +29,7 @@ def _flatten(coeffs):
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("wavelet", WAVELETS)
 def test_matches_pywt(wavelet, mode, level, size, dtype):
-    x, x_np = _input((1, 2, *size), dtype)
+    x, x_np = random_input((1, 2, *size), dtype)
     coeffs = wavedec2(x, wavelet, level=level, mode=mode)
     ref = pywt.wavedec2(x_np, wavelet, mode=mode, level=level, axes=(-2, -1))
     scale = 2.0  # value range of the input
@@ -55,7 +48,7 @@ def test_matches_pywt(wavelet, mode, level, size, dtype):
 @pytest.mark.parametrize("wavelet", ["haar", "db1", "db8", "sym8", "coif3", "bior6.8", "dmey"])
 def test_other_wavelets_match_pywt(wavelet):
     size = (64, 70) if wavelet != "dmey" else (128, 130)  # dmey: 62 taps, level 1 needs >= 122
-    x, x_np = _input((2, 1, *size))
+    x, x_np = random_input((2, 1, *size))
     got = wavedec2(x, wavelet, level=1, mode="symmetric")
     ref = pywt.wavedec2(x_np, wavelet, mode="symmetric", level=1, axes=(-2, -1))
     for g, r in zip(_flatten(got), _flatten_pywt(ref)):
@@ -86,7 +79,7 @@ def test_gradcheck(wavelet, mode):
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
 @pytest.mark.parametrize("wavelet", ["haar", "db4"])
 def test_half_precision_round_trip(wavelet, dtype):
-    x, _ = _input((2, 3, 32, 48), torch.float32)
+    x, _ = random_input((2, 3, 32, 48), torch.float32)
     coeffs = wavedec2(x.to(dtype), wavelet, level=2, mode="symmetric")
     rec = waverec2(coeffs, wavelet, mode="symmetric")
     assert rec.dtype == dtype
@@ -94,14 +87,14 @@ def test_half_precision_round_trip(wavelet, dtype):
 
 
 def test_non_contiguous_input_gives_the_same_coefficients():
-    x, _ = _input((2, 3, 40, 36))
+    x, _ = random_input((2, 3, 40, 36))
     view = x.transpose(-1, -2)  # (2, 3, 36, 40), not contiguous
     for got, want in zip(_flatten(wavedec2(view, "db2", level=2)), _flatten(wavedec2(view.contiguous(), "db2", level=2))):
         torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
 
 
 def test_on_device(device):
-    x, x_np = _input((2, 3, 33, 40), torch.float32)
+    x, x_np = random_input((2, 3, 33, 40), torch.float32)
     coeffs = wavedec2(x.to(device), "db4", level=2, mode="periodization")
     ref = pywt.wavedec2(x_np, "db4", mode="periodization", level=2, axes=(-2, -1))
     for got, want in zip(_flatten(coeffs), _flatten_pywt(ref)):
@@ -112,7 +105,7 @@ def test_on_device(device):
 
 
 def test_single_level_matches_multi_level():
-    x, _ = _input((1, 1, 16, 16))
+    x, _ = random_input((1, 1, 16, 16))
     ll, detail = dwt2(x, "db2")
     coeffs = wavedec2(x, "db2", level=1)
     torch.testing.assert_close(ll, coeffs[0])
@@ -120,7 +113,7 @@ def test_single_level_matches_multi_level():
 
 
 def test_default_level_is_the_maximum():
-    x, _ = _input((1, 1, 64, 80))
+    x, _ = random_input((1, 1, 64, 80))
     assert len(wavedec2(x, "db2")) == 1 + dwt_max_level(64, "db2") == 5
 
 
@@ -143,6 +136,6 @@ def test_default_level_is_the_maximum():
         (lambda: idwt2(torch.rand(1, 1, 4, 4), (torch.rand(1, 1, 4, 4),), "haar"), ValueError, r"detail: expected"),
     ],
 )
-def test_bad_input(call, error, match):
+def test_badrandom_input(call, error, match):
     with pytest.raises(error, match=match):
         call()
