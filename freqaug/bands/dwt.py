@@ -136,37 +136,49 @@ def extend(x: Tensor, left: int, right: int, mode: str, dim: int) -> Tensor:
 # mirror image (convolution, then one gather that interleaves the phases and crops).
 
 
-def _analysis_kernel(wavelet: str, dtype: torch.dtype, device) -> Tensor:
-    """(4, 4, m, m) kernel: band (v, h) from polyphase (pv, ph), tap (a, b) = g_v[2a+pv] g_h[2b+ph]."""
-    dec_lo, dec_hi, _, _ = _filter_bank(wavelet)
-    g = np.stack([dec_lo[::-1], dec_hi[::-1]])  # correlation form
-    m = g.shape[1] // 2
-    g = g.reshape(2, m, 2)  # [band, a, phase]
-    k = np.einsum("vap,hbq->vhpqab", g, g).reshape(4, 4, m, m)
-    return _cached_tensor(("dec", wavelet), k, dtype, device)
-
-
-def _synthesis_kernel(wavelet: str, dtype: torch.dtype, device) -> Tensor:
-    """(4, 4, m, m) kernel: phase (pv, ph) from band (v, h), tap (a, b) = r_v[2(m-1-a)+pv] r_h[...]."""
-    _, _, rec_lo, rec_hi = _filter_bank(wavelet)
-    r = np.stack([rec_lo, rec_hi])
-    m = r.shape[1] // 2
-    r = r.reshape(2, m, 2)[:, ::-1]  # [band, m-1-a, phase]
-    k = np.einsum("vap,hbq->pqvhab", r, r).reshape(4, 4, m, m)
-    return _cached_tensor(("rec", wavelet), k, dtype, device)
-
-
 _TENSOR_CACHE: dict = {}
 
 
-def _cached_tensor(key: tuple, value: np.ndarray, dtype: torch.dtype, device) -> Tensor:
-    full_key = (*key, dtype, str(device))
-    cached = _TENSOR_CACHE.get(full_key)
-    if cached is None:
-        with torch.inference_mode(False):  # a cached inference tensor could not be saved for backward
-            cached = torch.as_tensor(np.ascontiguousarray(value), dtype=dtype, device=device)
-        _TENSOR_CACHE[full_key] = cached
+def _axis_taps(wavelet: str, which: str) -> np.ndarray:
+    """(2, 2, m) polyphase taps of one axis: [out, in, tap].
+
+    Analysis ("dec"): band v from phase p, tap a = g_v[2a + p] (g = reversed dec filters).
+    Synthesis ("rec"): phase p from band v, tap a = r_v[2(m - 1 - a) + p].
+    """
+    dec_lo, dec_hi, rec_lo, rec_hi = _filter_bank(wavelet)
+    m = len(dec_lo) // 2
+    if which == "dec":
+        g = np.stack([dec_lo[::-1], dec_hi[::-1]]).reshape(2, m, 2)  # [band, a, phase]
+        return g.transpose(0, 2, 1)
+    r = np.stack([rec_lo, rec_hi]).reshape(2, m, 2)[:, ::-1]  # [band, m-1-a, phase]
+    return r.transpose(2, 0, 1)
+
+
+def _kernels(wavelet: str, which: str, dtype: torch.dtype, device) -> tuple[Tensor, ...]:
+    """Channel-mixing kernels of one level, applied in order by :func:`_mix`.
+
+    The 2-D kernel is the outer product of the vertical and horizontal taps, (4, 4, m, m). For
+    m >= 3 it is cheaper as a (1, m) pass that mixes the horizontal phase, then an (m, 1) pass
+    that mixes the vertical one (8m instead of 4m^2 multiply-adds per output).
+    """
+    key = (which, wavelet, dtype, str(device))
+    cached = _TENSOR_CACHE.get(key)
+    if cached is not None:
+        return cached
+    taps = _axis_taps(wavelet, which)
+    m = taps.shape[-1]
+    eye = np.eye(2)
+    if m <= 2:
+        arrays = [np.einsum("ija,klb->ikjlab", taps, taps).reshape(4, 4, m, m)]
+    else:
+        rows = np.einsum("ij,klb->ikjlb", eye, taps).reshape(4, 4, 1, m)  # (pv, ch) from (pv, ph)
+        cols = np.einsum("ija,kl->ikjla", taps, eye).reshape(4, 4, m, 1)  # (cv, ch) from (pv, ch)
+        arrays = [rows, cols]
+    with torch.inference_mode(False):  # a cached inference tensor could not be saved for backward
+        cached = tuple(torch.as_tensor(np.ascontiguousarray(k), dtype=dtype, device=device) for k in arrays)
+    _TENSOR_CACHE[key] = cached
     return cached
+
 
 
 def _source_index(n: int, left: int, length: int, mode: str) -> Tensor:
@@ -229,12 +241,15 @@ def _to_polyphase(x: Tensor, length: int, mode: str) -> Tensor:
     return poly.view(b, ph, pw, 4).permute(0, 3, 1, 2)
 
 
-def _mix(poly: Tensor, kernel: Tensor) -> Tensor:
-    """Valid stride-1 correlation of (B, 4, h, w) phases with a (4, 4, m, m) kernel."""
-    if kernel.shape[-1] == 1:  # a 4x4 matrix: one batched matmul on planar phases
+def _mix(poly: Tensor, kernels: tuple[Tensor, ...]) -> Tensor:
+    """Valid stride-1 correlation of (B, 4, h, w) phases with the kernels of :func:`_kernels`."""
+    if kernels[0].shape[-2:] == (1, 1):  # a 4x4 matrix: one batched matmul on planar phases
         b, _, h, w = poly.shape
-        return torch.matmul(kernel.view(4, 4), poly.reshape(b, 4, h * w)).view(b, 4, h, w)
-    return F.conv2d(poly.contiguous(memory_format=torch.channels_last), kernel)
+        return torch.matmul(kernels[0].view(4, 4), poly.reshape(b, 4, h * w)).view(b, 4, h, w)
+    out = poly.contiguous(memory_format=torch.channels_last)
+    for kernel in kernels:
+        out = F.conv2d(out, kernel)
+    return out
 
 
 @functools.lru_cache(maxsize=64)
@@ -283,7 +298,7 @@ def _analysis_level(x: Tensor, wavelet: str, mode: str) -> tuple[Tensor, Detail]
     """One level on validated input, in the input's dtype."""
     n, c, h, w = x.shape
     poly = _to_polyphase(x.reshape(n * c, h, w), filter_length(wavelet), mode)
-    bands = _mix(poly, _analysis_kernel(wavelet, x.dtype, x.device))
+    bands = _mix(poly, _kernels(wavelet, "dec", x.dtype, x.device))
     bands = bands.view(n, c, 4, *bands.shape[-2:])
     return bands[:, :, 0], Detail(bands[:, :, 1], bands[:, :, 2], bands[:, :, 3])
 
@@ -337,7 +352,7 @@ def _synthesis_level(bands: list[Tensor], wavelet: str, mode: str) -> Tensor:
                 f"LL: coefficient size {(h, w)} is too small for wavelet {wavelet!r} (needs at least {m})"
             )
         out_h, out_w, offset = 2 * h - length + 2, 2 * w - length + 2, 0
-    phases = _mix(poly, _synthesis_kernel(wavelet, bands[0].dtype, device))
+    phases = _mix(poly, _kernels(wavelet, "rec", bands[0].dtype, device))
     out = _from_polyphase(phases, out_h, out_w, offset)
     return out.view(n, c, out_h, out_w)
 
