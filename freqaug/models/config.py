@@ -1,0 +1,171 @@
+"""Model configuration: plain frozen dataclasses, JSON round trip, validated with errors naming the field."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from freqaug.bands import BandSpec
+
+__all__ = ["FreqGANConfig", "NetConfig", "cascade_order"]
+
+BASELINE = "baseline"  # noise block and generator of the conventional (claim 7) generator
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    """Width and depth of one convolutional generator or discriminator.
+
+    base_channels: channels at the output (generator) / input (discriminator) resolution, doubled
+    per halving of the resolution up to max_channels; min_size: the smaller side of the coarsest grid.
+    """
+
+    base_channels: int = 32
+    max_channels: int = 256
+    min_size: int = 4
+
+    def __post_init__(self) -> None:
+        for name in ("base_channels", "max_channels", "min_size"):
+            _check_int(getattr(self, name), f"{type(self).__name__}.{name}", minimum=1)
+        if self.max_channels < self.base_channels:
+            raise ValueError(
+                f"NetConfig.max_channels: expected >= base_channels ({self.base_channels}), got {self.max_channels}"
+            )
+
+
+@dataclass(frozen=True)
+class FreqGANConfig:
+    """Everything needed to rebuild a :class:`~freqaug.models.FreqGAN`.
+
+    z_dim: size D of the target vector; each band generator and the baseline generator get an
+    orthogonal block of ``block_dim`` (default D // (bands + 1)). cascade: band -> source bands
+    whose generated outputs it takes as extra input (a DAG). alpha: ``"scalar"`` or
+    ``"channel"`` (one learned alpha per colour channel); alpha_init in (0, 1).
+    """
+
+    spec: BandSpec = field(default_factory=lambda: BandSpec(kind="dwt", wavelet="haar", levels=2))
+    image_size: tuple[int, int] = (96, 128)
+    channels: int = 3
+    z_dim: int = 128
+    block_dim: int | None = None
+    cascade: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    generator: NetConfig = field(default_factory=NetConfig)
+    discriminator: NetConfig = field(default_factory=NetConfig)
+    alpha: str = "scalar"
+    alpha_init: float = 0.5
+    noise_seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.spec, BandSpec):
+            raise TypeError(f"FreqGANConfig.spec: expected a BandSpec, got {type(self.spec).__name__}")
+        size = self.image_size
+        if not (isinstance(size, (tuple, list)) and len(size) == 2):
+            raise ValueError(f"FreqGANConfig.image_size: expected (height, width), got {size!r}")
+        object.__setattr__(self, "image_size", tuple(size))
+        for value, name in zip(size, ("height", "width")):
+            _check_int(value, f"FreqGANConfig.image_size {name}", minimum=8)
+        self.spec.band_shapes(*self.image_size)  # raises if the spec does not fit the size
+        _check_int(self.channels, "FreqGANConfig.channels", minimum=1)
+        _check_int(self.z_dim, "FreqGANConfig.z_dim", minimum=1)
+        if self.block_dim is not None:
+            _check_int(self.block_dim, "FreqGANConfig.block_dim", minimum=1)
+        if self.noise_block_dim < 1 or self.noise_block_dim * (len(self.spec.band_names) + 1) > self.z_dim:
+            raise ValueError(
+                f"FreqGANConfig.z_dim: {self.z_dim} cannot hold {len(self.spec.band_names) + 1} orthogonal "
+                f"blocks of {self.noise_block_dim} (bands + baseline)"
+            )
+        cascade = {k: tuple(v) for k, v in dict(self.cascade).items()}
+        object.__setattr__(self, "cascade", cascade)
+        cascade_order(self.spec.band_names, cascade)  # raises for unknown bands and cycles
+        if self.alpha not in ("scalar", "channel"):
+            raise ValueError(f"FreqGANConfig.alpha: expected 'scalar' or 'channel', got {self.alpha!r}")
+        if isinstance(self.alpha_init, bool) or not isinstance(self.alpha_init, (int, float)) or not (
+            0 < self.alpha_init < 1
+        ):
+            raise ValueError(f"FreqGANConfig.alpha_init: expected a number in (0, 1), got {self.alpha_init!r}")
+
+    @property
+    def noise_block_dim(self) -> int:
+        """Noise dimensions each generator receives."""
+        return self.block_dim or self.z_dim // (len(self.spec.band_names) + 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data.update(
+            spec=self.spec.to_dict(),
+            image_size=list(self.image_size),
+            cascade={k: list(v) for k, v in self.cascade.items()},
+            generator=dataclasses.asdict(self.generator),
+            discriminator=dataclasses.asdict(self.discriminator),
+        )
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FreqGANConfig:
+        """Build and validate a config from a dict; unknown or mistyped fields are named."""
+        if not isinstance(data, Mapping):
+            raise TypeError(f"FreqGANConfig: expected a mapping of fields, got {type(data).__name__}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"FreqGANConfig: unknown field(s) {unknown}; expected some of {sorted(names)}")
+        data = dict(data)
+        if "spec" in data:
+            data["spec"] = BandSpec.from_dict(data["spec"])
+        for key in ("generator", "discriminator"):
+            if key in data:
+                data[key] = _net_from_dict(data[key], key)
+        if "cascade" in data and not isinstance(data["cascade"], Mapping):
+            raise TypeError(f"FreqGANConfig.cascade: expected a mapping band -> [sources], got {data['cascade']!r}")
+        return cls(**data)
+
+    def to_json(self) -> str:
+        """The config as JSON text."""
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> FreqGANConfig:
+        """Inverse of :meth:`to_json`."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"FreqGANConfig: not valid JSON ({err})") from None
+        return cls.from_dict(data)
+
+
+def _net_from_dict(data: Any, key: str) -> NetConfig:
+    if not isinstance(data, Mapping):
+        raise TypeError(f"FreqGANConfig.{key}: expected a mapping, got {data!r}")
+    unknown = sorted(set(data) - {f.name for f in dataclasses.fields(NetConfig)})
+    if unknown:
+        raise ValueError(f"FreqGANConfig.{key}: unknown field(s) {unknown}")
+    return NetConfig(**data)
+
+
+def _check_int(value: Any, name: str, *, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def cascade_order(names: tuple[str, ...], cascade: Mapping[str, tuple[str, ...]]) -> list[str]:
+    """Band names in an order where every band comes after its cascade sources (Kahn's algorithm,
+    ties in ``names`` order); raises naming an unknown band or the bands on a cycle."""
+    known = set(names)
+    for band, sources in cascade.items():
+        for name in (band, *sources):
+            if name not in known:
+                raise ValueError(f"cascade: unknown band {name!r}; the spec has {list(names)}")
+        if band in sources:
+            raise ValueError(f"cascade: band {band!r} lists itself as a source")
+    order: list[str] = []
+    remaining = list(names)
+    while remaining:
+        ready = [b for b in remaining if all(s in order for s in cascade.get(b, ()))]
+        if not ready:
+            raise ValueError(f"cascade: the sources of {remaining} form a cycle; a cascade must be acyclic")
+        order.append(ready[0])
+        remaining.remove(ready[0])
+    return order

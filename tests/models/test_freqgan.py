@@ -1,0 +1,239 @@
+"""Patent-coverage tests of the model layer: orthogonal noise, one generator per band, cascade,
+synthesis through bands.compose, and the learned alpha blend."""
+import json
+
+import pytest
+import torch
+
+from freqaug.bands import BandSpec, band_stats, compose, decompose
+from freqaug.models import (
+    AlphaBlend,
+    ConvDiscriminator,
+    ConvGenerator,
+    FreqGAN,
+    FreqGANConfig,
+    NetConfig,
+    OrthogonalNoise,
+    build_discriminators,
+    count_parameters,
+    orthogonal_matrix,
+)
+
+SMALL = NetConfig(base_channels=8, max_channels=16, min_size=4)
+SPECS = {
+    "dwt": BandSpec(kind="dwt", wavelet="haar", levels=2),
+    "dwt-db2-sym": BandSpec(kind="dwt", wavelet="db2", levels=1, mode="symmetric"),
+    "dct": BandSpec(kind="dct", cutoff=0.3),
+    "fourier": BandSpec(kind="fourier", cutoff=0.3, transition=0.1),
+}
+
+
+def small_config(spec=SPECS["dwt"], **kw) -> FreqGANConfig:
+    return FreqGANConfig(spec=spec, image_size=(24, 32), z_dim=64, generator=SMALL, discriminator=SMALL, **kw)
+
+
+# ---- noise ----------------------------------------------------------------------------------
+
+
+def test_orthogonal_matrix_is_orthogonal_and_seeded():
+    q = orthogonal_matrix(40, seed=3)
+    torch.testing.assert_close(q @ q.T, torch.eye(40, dtype=torch.float64), atol=1e-12, rtol=0)
+    torch.testing.assert_close(q, orthogonal_matrix(40, seed=3), atol=0, rtol=0)
+    assert not torch.allclose(q, orthogonal_matrix(40, seed=4))
+
+
+def test_noise_blocks_are_mutually_orthogonal():
+    noise = OrthogonalNoise(["a", "b", "c"], block_dim=8, dim=30, seed=0)
+    rows = noise.projection.double().reshape(24, 30)
+    gram = rows @ rows.T
+    torch.testing.assert_close(gram, torch.eye(24, dtype=torch.float64), atol=1e-5, rtol=0)
+
+
+def test_projected_noise_is_standard_normal():
+    noise = OrthogonalNoise(["a", "b"], block_dim=4, dim=8, seed=1)
+    z = torch.randn(200_000, 8, generator=torch.Generator().manual_seed(0))
+    blocks = noise(z)
+    both = torch.cat([blocks["a"], blocks["b"]], dim=1)
+    cov = torch.cov(both.T)
+    torch.testing.assert_close(cov, torch.eye(8), atol=0.02, rtol=0)  # includes a's and b's cross terms
+    assert both.mean(0).abs().max() < 0.01
+
+
+def test_noise_rejects_too_small_dim_and_bad_z():
+    with pytest.raises(ValueError, match=r"z_dim: 10 is too small for 3 orthogonal blocks of 4"):
+        OrthogonalNoise(["a", "b", "c"], block_dim=4, dim=10)
+    with pytest.raises(ValueError, match=r"z: expected shape \(N, 8\)"):
+        OrthogonalNoise(["a", "b"], block_dim=4)(torch.zeros(2, 9))
+
+
+# ---- FreqGAN --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", SPECS.values(), ids=SPECS.keys())
+def test_forward_shapes_and_synthesis_equals_compose(spec):
+    model = FreqGAN(small_config(spec))
+    z = model.sample_z(3, generator=torch.Generator().manual_seed(0))
+    out = model(z)
+    assert out.image.shape == out.band_image.shape == out.baseline.shape == (3, 3, 24, 32)
+    assert tuple(out.bands) == spec.band_names
+    for name, band in out.bands.items():
+        assert band.shape[-2:] == spec.band_shapes(24, 32)[name]
+    torch.testing.assert_close(out.band_image, compose(out.bands, spec, size=(24, 32)))
+    alpha = model.blend.alpha
+    torch.testing.assert_close(out.image, alpha * out.band_image + (1 - alpha) * out.baseline)
+    assert out.baseline.abs().max() <= 1
+
+
+def test_one_separate_generator_per_band_and_level():
+    model = FreqGAN(small_config())
+    assert set(model.generators) == {"LL2", "LH2", "HL2", "HH2", "LH1", "HL1", "HH1"}
+    params = [{id(p) for p in g.parameters()} for g in model.generators.values()]
+    params.append({id(p) for p in model.baseline.parameters()})
+    assert all(a.isdisjoint(b) for i, a in enumerate(params) for b in params[i + 1:])
+    assert model.generators["LH1"].out_size == (12, 16) and model.generators["LH2"].out_size == (6, 8)
+
+
+def test_changing_one_noise_block_changes_only_that_band():
+    model = FreqGAN(small_config()).eval()
+    z = model.sample_z(2, generator=torch.Generator().manual_seed(1))
+    delta = torch.randn(2, model.config.noise_block_dim, generator=torch.Generator().manual_seed(2))
+    z_moved = z + delta @ model.noise.direction("HL1")
+    with torch.no_grad():
+        before, after = model(z).bands, model(z_moved).bands
+    for name in model.band_names:
+        changed = not torch.allclose(before[name], after[name], atol=1e-5)
+        assert changed == (name == "HL1"), name
+
+
+def test_cascade_output_depends_on_its_sources():
+    model = FreqGAN(small_config(cascade={"LH1": ["LL2", "LH2"]})).eval()
+    assert model.order.index("LH1") > max(model.order.index("LL2"), model.order.index("LH2"))
+    assert model.generators["LH1"].cond_channels == 6
+    z = model.sample_z(2, generator=torch.Generator().manual_seed(3))
+    delta = torch.randn(2, model.config.noise_block_dim, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        before, after = model(z).bands, model(z + delta @ model.noise.direction("LL2")).bands
+    assert not torch.allclose(before["LH1"], after["LH1"], atol=1e-5)  # through the cascade
+    assert torch.allclose(before["HH1"], after["HH1"], atol=1e-5)  # not a dependent of LL2
+
+
+def test_band_statistics_are_model_state_and_denormalise_outputs():
+    spec = SPECS["dwt"]
+    model = FreqGAN(small_config(spec))
+    images = torch.rand(6, 3, 24, 32) * 2 - 1
+    stats = {name: band_stats(b) for name, b in decompose(images, spec).items()}
+    model.set_band_stats(stats)
+    state = model.state_dict()
+    assert "band_center" in state and "band_scale" in state
+    i = model.band_names.index("HH1")
+    torch.testing.assert_close(state["band_scale"][i], stats["HH1"].robust_scale.float())
+    unit = torch.ones(1, 3, 12, 16)
+    expected = stats["HH1"].robust_scale.float().view(1, 3, 1, 1) + stats["HH1"].median.float().view(1, 3, 1, 1)
+    torch.testing.assert_close(model.denormalize_band("HH1", unit), expected.expand_as(unit))
+    torch.testing.assert_close(model.normalize_band("HH1", model.denormalize_band("HH1", unit)), unit)
+
+
+def test_alpha_is_learned_and_stays_in_unit_interval():
+    blend = AlphaBlend(3, per_channel=True, init=0.3)
+    torch.testing.assert_close(blend.alpha, torch.full((3,), 0.3))
+    optimizer = torch.optim.SGD(blend.parameters(), lr=50.0)
+    target = torch.ones(1, 3, 4, 4)
+    for _ in range(20):  # the band image matches the target: alpha should rise towards 1
+        loss = (blend(target, torch.zeros_like(target)) - target).square().mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert (blend.alpha > 0.9).all() and (blend.alpha < 1).all()
+
+
+def test_gradients_reach_every_generator():
+    model = FreqGAN(small_config(cascade={"HH1": ["LL2"]}))
+    out = model(model.sample_z(2))
+    out.image.square().mean().backward()
+    for name, module in [*model.generators.items(), ("baseline", model.baseline), ("blend", model.blend)]:
+        assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in module.parameters()), name
+
+
+def test_discriminators_one_per_band_and_one_for_the_image():
+    model = FreqGAN(small_config(cascade={"LH1": ["LL2"]}))
+    discs = build_discriminators(model)
+    assert set(discs) == set(model.band_names) | {"image"}
+    bands = model(model.sample_z(2)).bands
+    logits = discs["LH1"](bands["LH1"], cond=model.normalize_band("LL2", bands["LL2"]))
+    assert logits.shape == (2,)
+    assert discs["image"](torch.zeros(2, 3, 24, 32)).shape == (2,)
+    sn = [n for n, _ in discs["image"].named_parameters() if "parametrizations" in n]
+    assert sn, "discriminators use spectral norm"
+
+
+def test_samples_do_not_depend_on_the_batch():
+    model = FreqGAN(small_config()).eval()
+    z = model.sample_z(4, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        whole = model(z).image
+        parts = torch.cat([model(z[:1]).image, model(z[1:]).image])
+    torch.testing.assert_close(whole, parts, atol=1e-5, rtol=1e-5)
+
+
+# ---- config ---------------------------------------------------------------------------------
+
+
+def test_config_json_round_trip():
+    config = small_config(SPECS["dct"], cascade={"high": ["low"]}, alpha="channel", alpha_init=0.7)
+    text = config.to_json()
+    assert json.loads(text)["spec"]["kind"] == "dct"
+    assert FreqGANConfig.from_json(text) == config
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"cascade": {"LH1": ["XX9"]}}, r"cascade: unknown band 'XX9'"),
+        ({"cascade": {"LH1": ["HL1"], "HL1": ["LH1"]}}, r"cascade: the sources of .* form a cycle"),
+        ({"cascade": {"LH1": ["LH1"]}}, r"cascade: band 'LH1' lists itself"),
+        ({"alpha": "pixel"}, r"FreqGANConfig.alpha: expected 'scalar' or 'channel'"),
+        ({"alpha_init": 1.0}, r"FreqGANConfig.alpha_init: expected a number in \(0, 1\)"),
+        ({"block_dim": 20}, r"FreqGANConfig.z_dim: 64 cannot hold 8 orthogonal blocks of 20"),
+        ({"image_size": (24,)}, r"FreqGANConfig.image_size: expected \(height, width\)"),
+    ],
+)
+def test_invalid_config(kwargs, match):
+    base = dict(spec=SPECS["dwt"], image_size=(24, 32), z_dim=64, generator=SMALL, discriminator=SMALL)
+    with pytest.raises(ValueError, match=match):
+        FreqGANConfig(**(base | kwargs))
+
+
+def test_config_rejects_a_spec_that_does_not_fit_the_image():
+    with pytest.raises(ValueError, match=r"levels: 4 is more than an image of size \(12, 12\)"):
+        FreqGANConfig(spec=BandSpec(levels=4), image_size=(12, 12))
+
+
+def test_config_from_dict_names_unknown_fields():
+    with pytest.raises(ValueError, match=r"unknown field\(s\) \['colour'\]"):
+        FreqGANConfig.from_dict({"colour": 1})
+    with pytest.raises(ValueError, match=r"FreqGANConfig.generator: unknown field\(s\) \['depth'\]"):
+        FreqGANConfig.from_dict({"generator": {"depth": 3}})
+
+
+# ---- building blocks ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [(5, 7), (12, 16), (99, 131)])
+def test_generator_hits_any_size(size):
+    gen = ConvGenerator(16, 3, size, net=SMALL)
+    assert gen(torch.randn(2, 16)).shape == (2, 3, *size)
+    disc = ConvDiscriminator(3, size, net=SMALL)
+    assert disc(torch.randn(2, 3, *size)).shape == (2,)
+
+
+def test_generator_requires_its_condition():
+    gen = ConvGenerator(8, 3, (8, 8), cond_channels=3, net=SMALL)
+    with pytest.raises(ValueError, match=r"cond: this generator takes 3 condition channel"):
+        gen(torch.randn(1, 8))
+
+
+def test_parameter_counts_are_reported():
+    model = FreqGAN(FreqGANConfig())  # the default: 96x128, haar 2 levels
+    counts = {name: count_parameters(g) for name, g in model.generators.items()}
+    assert all(c > 0 for c in counts.values())
+    assert count_parameters(model) == sum(counts.values()) + count_parameters(model.baseline) + 1
