@@ -1,0 +1,256 @@
+"""Two-stage training of a FreqGAN (patent claim 2 and [0016]).
+
+Stage 1: every band GAN learns its own band of the real images, each generator with its own
+Gaussian noise; cascade generators are conditioned on the real source bands (or on generated
+ones, ``cascade_inputs="generated"``). Stage 2: the baseline generator and alpha (optionally the
+band generators too) learn full images through the inverse transform against the image
+discriminator. Non-saturating logistic loss with lazy R1 (or hinge), Adam, EMA of the generator,
+DiffAugment for small data sets.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from freqaug.bands import BandStatsAccumulator, decompose
+from freqaug.models import FreqGAN, FreqGANConfig, build_discriminators
+from freqaug.train.diffaugment import POLICIES, diff_augment
+from freqaug.train.losses import d_hinge_loss, d_logistic_loss, g_hinge_loss, g_nonsaturating_loss, r1_penalty
+
+__all__ = ["TrainConfig", "Trainer", "ema_update", "requires_grad"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings; one source of truth for a run (saved beside its checkpoints)."""
+
+    batch_size: int = 16
+    lr_g: float = 2e-3
+    lr_d: float = 2e-3
+    betas: tuple[float, float] = (0.0, 0.99)
+    loss: str = "logistic"
+    r1_gamma: float = 1.0
+    r1_every: int = 4
+    ema_half_life_images: int = 2000
+    band_augment: tuple[str, ...] = ("translation", "cutout")
+    image_augment: tuple[str, ...] = ("color", "translation", "cutout")
+    cascade_inputs: str = "real"
+    finetune_bands: bool = False
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "betas", tuple(self.betas))
+        object.__setattr__(self, "band_augment", tuple(self.band_augment))
+        object.__setattr__(self, "image_augment", tuple(self.image_augment))
+        if self.loss not in ("logistic", "hinge"):
+            raise ValueError(f"TrainConfig.loss: expected 'logistic' or 'hinge', got {self.loss!r}")
+        if self.cascade_inputs not in ("real", "generated"):
+            raise ValueError(f"TrainConfig.cascade_inputs: expected 'real' or 'generated', got {self.cascade_inputs!r}")
+        for key in ("band_augment", "image_augment"):
+            unknown = [p for p in getattr(self, key) if p not in POLICIES]
+            if unknown:
+                raise ValueError(f"TrainConfig.{key}: unknown op(s) {unknown}; expected some of {list(POLICIES)}")
+        for key in ("batch_size", "r1_every", "ema_half_life_images"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"TrainConfig.{key}: expected a positive integer, got {value!r}")
+        for key in ("lr_g", "lr_d"):
+            if not getattr(self, key) > 0:
+                raise ValueError(f"TrainConfig.{key}: expected a positive learning rate, got {getattr(self, key)!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
+        """Build and validate; unknown fields are named."""
+        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(f"TrainConfig: unknown field(s) {unknown}")
+        return cls(**data)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+
+def requires_grad(module: nn.Module, flag: bool) -> None:
+    """Switch gradients of all parameters of ``module``."""
+    for p in module.parameters():
+        p.requires_grad_(flag)
+
+
+@torch.no_grad()
+def ema_update(ema: nn.Module, model: nn.Module, beta: float) -> None:
+    """ema <- beta * ema + (1 - beta) * model for parameters; buffers are copied."""
+    for e, m in zip(ema.parameters(), model.parameters()):
+        e.lerp_(m.detach(), 1 - beta)
+    for e, m in zip(ema.buffers(), model.buffers()):
+        e.copy_(m)
+
+
+class Trainer:
+    """Holds a FreqGAN, its EMA copy, the discriminators and optimisers; steps both stages.
+
+    ``images``: the training set as one (N, C, H, W) float tensor in [-1, 1] (CamVid 128x96 is
+    367 x 3 x 96 x 128 floats, 54 MB), already at the model's image size.
+    """
+
+    def __init__(self, model_config: FreqGANConfig, config: TrainConfig, images: Tensor, *, device="cpu") -> None:
+        expected = (model_config.channels, *model_config.image_size)
+        if images.ndim != 4 or tuple(images.shape[1:]) != expected:
+            raise ValueError(f"images: expected (N, {expected[0]}, {expected[1]}, {expected[2]}), got {tuple(images.shape)}")
+        self.config, self.device = config, torch.device(device)
+        self.images = images.to(self.device)
+        torch.manual_seed(config.seed)
+        self.model = FreqGAN(model_config).to(self.device)
+        self.model.set_band_stats(self._band_stats(images))
+        self.ema = copy.deepcopy(self.model).eval()
+        requires_grad(self.ema, False)
+        self.discriminators = build_discriminators(self.model).to(self.device)
+        band_gens = list(self.model.generators.parameters())
+        stage2 = [*self.model.baseline.parameters(), *self.model.blend.parameters()]
+        stage2 += band_gens if config.finetune_bands else []
+        band_discs = [p for name, d in self.discriminators.items() if name != "image" for p in d.parameters()]
+        self.opt = {
+            "g1": torch.optim.Adam(band_gens, lr=config.lr_g, betas=config.betas),
+            "d1": torch.optim.Adam(band_discs, lr=config.lr_d, betas=config.betas),
+            "g2": torch.optim.Adam(stage2, lr=config.lr_g, betas=config.betas),
+            "d2": torch.optim.Adam(self.discriminators["image"].parameters(), lr=config.lr_d, betas=config.betas),
+        }
+        self.rng = torch.Generator(self.device).manual_seed(config.seed)
+        self.step = {"stage1": 0, "stage2": 0}
+        self._d_loss = d_logistic_loss if config.loss == "logistic" else d_hinge_loss
+        self._g_loss = g_nonsaturating_loss if config.loss == "logistic" else g_hinge_loss
+
+    # ---- data ----------------------------------------------------------------------------
+
+    def _band_stats(self, images: Tensor) -> dict:
+        acc = BandStatsAccumulator()
+        for batch in images.split(64):
+            acc.update(decompose(batch.to(self.device), self.model.config.spec))
+        return acc.result()
+
+    def sample_batch(self) -> Tensor:
+        """A random batch of real images on the device (from the trainer's own generator)."""
+        index = torch.randint(len(self.images), (self.config.batch_size,), generator=self.rng, device=self.device)
+        return self.images[index]
+
+    def _noise(self, n: int) -> Tensor:
+        return torch.randn(n, self.model.config.noise_block_dim, generator=self.rng, device=self.device)
+
+    def _aug(self, x: Tensor, policy: tuple[str, ...]) -> Tensor:
+        return diff_augment(x, policy, generator=self.rng)
+
+    def _r1_due(self, step: int) -> bool:
+        return self.config.loss == "logistic" and self.config.r1_gamma > 0 and step % self.config.r1_every == 0
+
+    # ---- stage 1 -------------------------------------------------------------------------
+
+    def stage1_step(self, real: Tensor | None = None) -> dict[str, float]:
+        """One D and one G update of every band GAN on its own band of a real batch."""
+        real = self.sample_batch() if real is None else real
+        model, cfg = self.model, self.config
+        with torch.no_grad():
+            real_bands = {k: model.normalize_band(k, v) for k, v in decompose(real, model.config.spec).items()}
+        noises = {name: self._noise(real.shape[0]) for name in model.band_names}  # own noise per band
+
+        def generate() -> dict[str, Tensor]:
+            fakes: dict[str, Tensor] = {}
+            for name in model.order:
+                sources = real_bands if cfg.cascade_inputs == "real" else {k: v.detach() for k, v in fakes.items()}
+                fakes[name] = model.generate_band(name, noises[name], sources)
+            return fakes
+
+        def cond(name: str, bands: Mapping[str, Tensor]) -> Tensor | None:
+            names = model.sources(name)
+            return torch.cat([bands[s] for s in names], dim=1) if names else None
+
+        # discriminators
+        requires_grad(self.discriminators, True)
+        with torch.no_grad():
+            fakes = generate()
+        fake_sources = real_bands if cfg.cascade_inputs == "real" else fakes
+        d_loss = real.new_zeros(())
+        r1 = self._r1_due(self.step["stage1"])
+        for name in model.band_names:
+            disc = self.discriminators[name]
+            real_in = real_bands[name].detach().requires_grad_(r1)
+            real_logits = disc(self._aug(real_in, cfg.band_augment), cond(name, real_bands))
+            fake_logits = disc(self._aug(fakes[name], cfg.band_augment), cond(name, fake_sources))
+            d_loss = d_loss + self._d_loss(real_logits, fake_logits)
+            if r1:
+                d_loss = d_loss + cfg.r1_gamma / 2 * cfg.r1_every * r1_penalty(real_logits, real_in)
+        self.opt["d1"].zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt["d1"].step()
+        # generators
+        requires_grad(self.discriminators, False)
+        fakes = generate()
+        fake_sources = real_bands if cfg.cascade_inputs == "real" else fakes
+        g_loss = sum(
+            self._g_loss(self.discriminators[n](self._aug(fakes[n], cfg.band_augment), cond(n, fake_sources)))
+            for n in model.band_names
+        )
+        self.opt["g1"].zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt["g1"].step()
+        self._ema_step()
+        self.step["stage1"] += 1
+        return {"d1": d_loss.item(), "g1": g_loss.item()}
+
+    # ---- stage 2 -------------------------------------------------------------------------
+
+    def stage2_step(self, real: Tensor | None = None) -> dict[str, float]:
+        """One D and one G update of the full image: baseline generator and alpha (claim 7)."""
+        real = self.sample_batch() if real is None else real
+        model, cfg, disc = self.model, self.config, self.discriminators["image"]
+        requires_grad(model.generators, cfg.finetune_bands)
+        requires_grad(disc, True)
+        with torch.no_grad():
+            fake = model(model.sample_z(real.shape[0], generator=self.rng)).image
+        r1 = self._r1_due(self.step["stage2"])
+        real_in = real.detach().requires_grad_(r1)
+        real_logits = disc(self._aug(real_in, cfg.image_augment))
+        d_loss = self._d_loss(real_logits, disc(self._aug(fake, cfg.image_augment)))
+        if r1:
+            d_loss = d_loss + cfg.r1_gamma / 2 * cfg.r1_every * r1_penalty(real_logits, real_in)
+        self.opt["d2"].zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt["d2"].step()
+        requires_grad(disc, False)
+        out = model(model.sample_z(real.shape[0], generator=self.rng))
+        g_loss = self._g_loss(disc(self._aug(out.image, cfg.image_augment)))
+        self.opt["g2"].zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt["g2"].step()
+        requires_grad(model.generators, True)
+        self._ema_step()
+        self.step["stage2"] += 1
+        return {"d2": d_loss.item(), "g2": g_loss.item(), "alpha": model.blend.alpha.mean().item()}
+
+    def _ema_step(self) -> None:
+        beta = 0.5 ** (self.config.batch_size / self.config.ema_half_life_images)
+        ema_update(self.ema, self.model, beta)
+
+    # ---- loop ----------------------------------------------------------------------------
+
+    def fit(self, stage1_steps: int, stage2_steps: int, *, progress: bool = True, log=None) -> list[dict]:
+        """Run both stages; returns (and passes to ``log``) one record of losses per step."""
+        records = []
+        for stage, steps, step_fn in (("stage1", stage1_steps, self.stage1_step), ("stage2", stage2_steps, self.stage2_step)):
+            bar = tqdm(range(steps), desc=stage, disable=not progress)
+            for _ in bar:
+                record = {"stage": stage, "step": self.step[stage], **step_fn()}
+                records.append(record)
+                bar.set_postfix({k: f"{v:.3f}" for k, v in record.items() if isinstance(v, float)})
+                if log is not None:
+                    log(record)
+        return records
