@@ -58,7 +58,7 @@ def test_each_kind_trains_end_to_end(images, spec):
 def test_stage2_moves_alpha_and_keeps_band_generators_fixed(images):
     trainer = make_trainer(images, lr_g=0.05)
     bands_before = _params(trainer.model.generators)
-    alpha_before = float(trainer.model.blend.alpha)
+    alpha_before = trainer.model.blend.alpha.item()
     baseline_before = _params(trainer.model.baseline)
     for _ in range(3):
         record = trainer.stage2_step()
