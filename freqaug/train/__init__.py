@@ -16,3 +16,7 @@ __all__ = [
     "r1_penalty",
     "requires_grad",
 ]
+
+from freqaug.train.checkpoint import CheckpointError, load_checkpoint, read_checkpoint_meta, save_checkpoint  # noqa: E402
+
+__all__ += ["CheckpointError", "load_checkpoint", "read_checkpoint_meta", "save_checkpoint"]

@@ -243,12 +243,15 @@ class Trainer:
     # ---- loop ----------------------------------------------------------------------------
 
     def fit(self, stage1_steps: int, stage2_steps: int, *, progress: bool = True, log=None) -> list[dict]:
-        """Run both stages; returns (and passes to ``log``) one record of losses per step."""
+        """Train until the stage counters reach ``stage1_steps`` and ``stage2_steps`` (totals, so a
+        resumed trainer continues where it stopped); returns, and passes to ``log``, one record per step."""
         records = []
-        for stage, steps, step_fn in (("stage1", stage1_steps, self.stage1_step), ("stage2", stage2_steps, self.stage2_step)):
-            bar = tqdm(range(steps), desc=stage, disable=not progress)
+        for stage, total, step_fn in (("stage1", stage1_steps, self.stage1_step), ("stage2", stage2_steps, self.stage2_step)):
+            bar = tqdm(range(self.step[stage], total), desc=stage, disable=not progress, initial=self.step[stage],
+                       total=total)
             for _ in bar:
-                record = {"stage": stage, "step": self.step[stage], **step_fn()}
+                record = {"stage": stage, **step_fn()}
+                record["step"] = self.step[stage]
                 records.append(record)
                 bar.set_postfix({k: f"{v:.3f}" for k, v in record.items() if isinstance(v, float)})
                 if log is not None:

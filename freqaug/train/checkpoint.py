@@ -1,0 +1,122 @@
+"""Resume state of a training run: one safetensors file, written atomically, never unpickled.
+
+Tensors (model, EMA, discriminators, optimiser moments, RNG state) are safetensors entries; the
+rest (format version, configs, step counters, optimiser scalars) is JSON in the file's metadata.
+Loading restores *everything* saved, so N steps + resume + N steps equals 2N steps.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+if TYPE_CHECKING:
+    from freqaug.train.trainer import Trainer
+
+__all__ = ["CHECKPOINT_NAME", "CheckpointError", "load_checkpoint", "read_checkpoint_meta", "save_checkpoint"]
+
+FORMAT = "freqaug-checkpoint"
+VERSION = 1
+CHECKPOINT_NAME = "checkpoint.safetensors"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, damaged or does not fit the trainer; the message names the file."""
+
+
+def _modules(trainer: Trainer) -> dict[str, torch.nn.Module]:
+    return {"model": trainer.model, "ema": trainer.ema, "disc": trainer.discriminators}
+
+
+def save_checkpoint(trainer: Trainer, path: str | Path) -> Path:
+    """Write the trainer's full state to ``path`` (temp file + fsync + rename)."""
+    path = Path(path)
+    tensors: dict[str, torch.Tensor] = {}
+    for prefix, module in _modules(trainer).items():
+        for key, value in module.state_dict().items():
+            tensors[f"{prefix}/{key}"] = value.detach().cpu().contiguous()
+    optimizer_meta = {}
+    for name, opt in trainer.opt.items():
+        state = opt.state_dict()
+        scalars = {}
+        for index, entry in state["state"].items():
+            for key, value in entry.items():
+                if isinstance(value, torch.Tensor):
+                    tensors[f"opt/{name}/{index}/{key}"] = value.detach().cpu().contiguous()
+                else:
+                    scalars[f"{index}/{key}"] = value
+        optimizer_meta[name] = {"params": sorted(state["state"]), "scalars": scalars}
+    tensors["rng/trainer"] = trainer.rng.get_state().cpu()
+    meta = {
+        "format": FORMAT,
+        "version": VERSION,
+        "step": trainer.step,
+        "model_config": trainer.model.config.to_dict(),
+        "train_config": trainer.config.to_dict(),
+        "optimizers": optimizer_meta,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    save_file(tensors, str(tmp), metadata={"freqaug": json.dumps(meta)})
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def read_checkpoint_meta(path: str | Path) -> dict:
+    """The JSON metadata of a checkpoint (configs, steps), checked for format and version."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no checkpoint file")
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as handle:
+            raw = (handle.metadata() or {}).get("freqaug")
+    except (SafetensorError, OSError) as err:
+        raise CheckpointError(f"{path}: not a readable safetensors file ({err})") from None
+    if raw is None:
+        raise CheckpointError(f"{path}: metadata field 'freqaug' missing; not a freqaug checkpoint")
+    meta = json.loads(raw)
+    if meta.get("format") != FORMAT or meta.get("version") != VERSION:
+        raise CheckpointError(
+            f"{path}: format {meta.get('format')!r} version {meta.get('version')!r}; this freqaug reads "
+            f"{FORMAT!r} version {VERSION}"
+        )
+    return meta
+
+
+def load_checkpoint(trainer: Trainer, path: str | Path) -> dict:
+    """Restore a trainer built from the checkpoint's configs; returns the metadata."""
+    path = Path(path)
+    meta = read_checkpoint_meta(path)
+    if meta["model_config"] != trainer.model.config.to_dict():
+        raise CheckpointError(f"{path}: model_config differs from the trainer's; build the trainer from it")
+    try:
+        tensors = load_file(str(path), device=str(trainer.device))
+    except (SafetensorError, OSError) as err:
+        raise CheckpointError(f"{path}: cannot read tensors ({err})") from None
+    for prefix, module in _modules(trainer).items():
+        state = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + "/")}
+        try:
+            module.load_state_dict(state, strict=True)
+        except RuntimeError as err:
+            raise CheckpointError(f"{path}: tensors of {prefix!r} do not fit ({err})") from None
+    for name, opt in trainer.opt.items():
+        info = meta["optimizers"][name]
+        state = {}
+        for index in info["params"]:
+            entry = {k.split("/", 1)[1]: v for k, v in info["scalars"].items() if k.split("/", 1)[0] == str(index)}
+            prefix = f"opt/{name}/{index}/"
+            entry.update({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+            state[int(index)] = entry
+        opt.load_state_dict({"state": state, "param_groups": opt.state_dict()["param_groups"]})
+    trainer.rng.set_state(tensors["rng/trainer"].cpu())
+    trainer.step = {k: int(v) for k, v in meta["step"].items()}
+    return meta

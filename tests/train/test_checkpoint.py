@@ -1,0 +1,69 @@
+"""Resume: N steps + checkpoint + N steps == 2N steps; damaged checkpoints are named."""
+import pytest
+import torch
+
+from freqaug.bands import BandSpec
+from freqaug.data import synthetic_batch
+from freqaug.models import FreqGANConfig, NetConfig
+from freqaug.train import CheckpointError, TrainConfig, Trainer, load_checkpoint, save_checkpoint
+
+SMALL = NetConfig(base_channels=8, max_channels=16, min_size=4)
+MODEL = FreqGANConfig(spec=BandSpec(levels=2), image_size=(32, 48), z_dim=64, generator=SMALL,
+                      discriminator=SMALL, cascade={"LH1": ["LL2"]})
+TRAIN = TrainConfig(batch_size=4, r1_every=2, seed=1)
+
+
+@pytest.fixture(scope="module")
+def images():
+    return synthetic_batch(10, size=(32, 48), seed=2)[0] * 2 - 1
+
+
+def _state(trainer):
+    return {k: v.clone() for k, v in {**trainer.model.state_dict(), **{"ema." + k: v for k, v in trainer.ema.state_dict().items()},
+                                      **{"d." + k: v for k, v in trainer.discriminators.state_dict().items()}}.items()}
+
+
+@pytest.mark.parametrize("split", [(2, 0), (4, 1)], ids=["inside-stage1", "inside-stage2"])
+def test_resume_equals_uninterrupted(images, tmp_path, split):
+    straight = Trainer(MODEL, TRAIN, images)
+    straight.fit(4, 2, progress=False)
+
+    first = Trainer(MODEL, TRAIN, images)
+    first.fit(*split, progress=False)
+    path = save_checkpoint(first, tmp_path / "checkpoint.safetensors")
+    resumed = Trainer(MODEL, TRAIN, images)
+    load_checkpoint(resumed, path)
+    assert resumed.step == {"stage1": split[0], "stage2": split[1]}
+    resumed.fit(4, 2, progress=False)
+
+    a, b = _state(straight), _state(resumed)
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
+
+
+def test_checkpoint_is_not_a_pickle_and_is_written_atomically(images, tmp_path):
+    trainer = Trainer(MODEL, TRAIN, images)
+    path = save_checkpoint(trainer, tmp_path / "run" / "checkpoint.safetensors")
+    assert path.read_bytes()[:8] != b"\x80\x04\x95"[:8]  # not a pickle stream
+    assert [p.name for p in path.parent.iterdir()] == ["checkpoint.safetensors"]  # no temp file left
+
+
+def test_truncated_checkpoint_is_named(images, tmp_path):
+    trainer = Trainer(MODEL, TRAIN, images)
+    path = save_checkpoint(trainer, tmp_path / "checkpoint.safetensors")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(CheckpointError, match="checkpoint.safetensors"):
+        load_checkpoint(Trainer(MODEL, TRAIN, images), path)
+
+
+def test_missing_checkpoint_is_named(images, tmp_path):
+    with pytest.raises(CheckpointError, match=r"nowhere.safetensors: no checkpoint file"):
+        load_checkpoint(Trainer(MODEL, TRAIN, images), tmp_path / "nowhere.safetensors")
+
+
+def test_checkpoint_of_another_model_is_refused(images, tmp_path):
+    path = save_checkpoint(Trainer(MODEL, TRAIN, images), tmp_path / "checkpoint.safetensors")
+    other = FreqGANConfig(spec=BandSpec(levels=1), image_size=(32, 48), z_dim=64, generator=SMALL, discriminator=SMALL)
+    with pytest.raises(CheckpointError, match="model_config differs"):
+        load_checkpoint(Trainer(other, TRAIN, images), path)
