@@ -19,6 +19,41 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from freqaug.data import load_images
+    from freqaug.train.run import RunConfig, train_run
+
+    config = None
+    if not args.resume:
+        config = RunConfig.from_file(args.config) if args.config else RunConfig()
+        overrides = {k: v for k, v in (("stage1_steps", args.stage1_steps), ("stage2_steps", args.stage2_steps)) if v is not None}
+        config = dataclasses.replace(config, **overrides)
+    elif args.config or args.stage1_steps is not None or args.stage2_steps is not None:
+        print("freqaug train: --resume continues with the run's own config.json; drop --config/--stage*-steps",
+              file=sys.stderr)
+        return 2
+    size = (config.model.image_size if config else _saved_size(args.out))
+    images = load_images(args.data, size=size) * 2 - 1
+    try:
+        trainer = train_run(args.out, images, config, resume=args.resume, device=args.device)
+    except KeyboardInterrupt as stop:
+        print(f"freqaug train: {stop}", file=sys.stderr)
+        return 130
+    print(f"trained to {trainer.step}; run folder {args.out}/ (checkpoint.safetensors, log.jsonl, samples/)")
+    return 0
+
+
+def _saved_size(run_dir: Path) -> tuple[int, int]:
+    import json
+
+    config = run_dir / "config.json"
+    if not config.is_file():
+        raise ValueError(f"{config}: --resume needs the run folder of an earlier run")
+    return tuple(json.loads(config.read_text())["model"]["image_size"])
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="freqaug", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -29,6 +64,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--n", type=int, default=8, help="number of scenes (default 8)")
     demo.add_argument("--seed", type=int, default=0, help="seed of the drawn scenes (default 0)")
     demo.set_defaults(func=_demo)
+
+    train = sub.add_parser("train", help="train a FreqGAN on a folder of images (stage 1 bands, stage 2 blend)")
+    train.add_argument("--data", type=Path, required=True, help="folder with images/ (e.g. camvid/128x96/train)")
+    train.add_argument("--out", type=Path, required=True, help="run folder: config.json, checkpoint, log, samples")
+    train.add_argument("--config", type=Path, default=None, help="RunConfig JSON (model, train, steps)")
+    train.add_argument("--stage1-steps", type=int, default=None, help="total stage-1 steps (overrides the config)")
+    train.add_argument("--stage2-steps", type=int, default=None, help="total stage-2 steps (overrides the config)")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    train.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    train.set_defaults(func=_train)
     return parser
 
 

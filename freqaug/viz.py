@@ -14,7 +14,7 @@ from torch import Tensor  # noqa: E402
 
 from freqaug.bands import BandSpec  # noqa: E402
 
-__all__ = ["save_band_grid", "save_spectrum_plot"]
+__all__ = ["save_band_grid", "save_sample_grid", "save_spectrum_plot"]
 
 
 def _image(x: Tensor) -> np.ndarray:
@@ -112,6 +112,30 @@ def save_spectrum_plot(
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
+    return _save(fig, path)
+
+
+def save_sample_grid(output, spec: BandSpec, path: str | Path) -> Path:
+    """Generated samples as a PNG: rows blend, band image, baseline, then every band (stretched).
+
+    ``output`` is a FreqGANOutput of N samples (images in [-1, 1]); bands are shown at their own
+    resolution, upsampled to the image size.
+    """
+    rows = [("blend (output)", output.image), ("band image", output.band_image), ("baseline", output.baseline)]
+    size = output.image.shape[-2:]
+    for name in spec.band_names:
+        band = output.bands[name].detach().float()
+        lo = band.flatten(1).quantile(0.01, dim=1).view(-1, 1, 1, 1)
+        hi = band.flatten(1).quantile(0.99, dim=1).view(-1, 1, 1, 1)
+        stretched = ((band - lo) / (hi - lo).clamp_min(1e-12)).clamp(0, 1) * 2 - 1
+        rows.append((name, torch.nn.functional.interpolate(stretched, size=tuple(size), mode="nearest")))
+    n = output.image.shape[0]
+    fig, axes = plt.subplots(len(rows), n, figsize=(1.6 * n, 1.3 * len(rows)), squeeze=False)
+    for r, (label, images) in enumerate(rows):
+        for c in range(n):
+            _show(axes[r][c], _image(images[c].detach().float().clamp(-1, 1) * 0.5 + 0.5), "")
+        axes[r][0].set_ylabel(label, fontsize=8)
+    fig.tight_layout(pad=0.2)
     return _save(fig, path)
 
 

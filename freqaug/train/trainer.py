@@ -242,10 +242,11 @@ class Trainer:
 
     # ---- loop ----------------------------------------------------------------------------
 
-    def fit(self, stage1_steps: int, stage2_steps: int, *, progress: bool = True, log=None) -> list[dict]:
+    def fit(self, stage1_steps: int, stage2_steps: int, *, progress: bool = True, callback=None) -> list[dict]:
         """Train until the stage counters reach ``stage1_steps`` and ``stage2_steps`` (totals, so a
-        resumed trainer continues where it stopped); returns, and passes to ``log``, one record per step."""
-        records = []
+        resumed trainer continues where it stopped). Returns one record of losses per step;
+        ``callback(record)`` is called after each step and stops training by returning True."""
+        records: list[dict] = []
         for stage, total, step_fn in (("stage1", stage1_steps, self.stage1_step), ("stage2", stage2_steps, self.stage2_step)):
             bar = tqdm(range(self.step[stage], total), desc=stage, disable=not progress, initial=self.step[stage],
                        total=total)
@@ -254,6 +255,6 @@ class Trainer:
                 record["step"] = self.step[stage]
                 records.append(record)
                 bar.set_postfix({k: f"{v:.3f}" for k, v in record.items() if isinstance(v, float)})
-                if log is not None:
-                    log(record)
+                if callback is not None and callback(record):
+                    return records
         return records

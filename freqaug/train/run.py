@@ -1,0 +1,157 @@
+"""A training run on disk: config.json, checkpoint.safetensors, log.jsonl and sample grids.
+
+Checkpoints are written every ``checkpoint_every`` steps, at the end, and on SIGINT/SIGTERM;
+``resume=True`` continues from the run folder's checkpoint with the saved configs.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+from torch import Tensor
+
+from freqaug.models import FreqGANConfig
+from freqaug.train.checkpoint import CHECKPOINT_NAME, load_checkpoint, read_checkpoint_meta, save_checkpoint
+from freqaug.train.trainer import TrainConfig, Trainer
+
+__all__ = ["RunConfig", "train_run"]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Model, optimisation and schedule of one run (``config.json`` in the run folder)."""
+
+    model: FreqGANConfig = field(default_factory=FreqGANConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    stage1_steps: int = 2000
+    stage2_steps: int = 1000
+    checkpoint_every: int = 200
+    sample_every: int = 200
+
+    def __post_init__(self) -> None:
+        for key in ("stage1_steps", "stage2_steps", "checkpoint_every", "sample_every"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"RunConfig.{key}: expected an integer >= 0, got {value!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return data | {"model": self.model.to_dict(), "train": self.train.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunConfig:
+        """Build and validate; unknown fields are named."""
+        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(f"RunConfig: unknown field(s) {unknown}")
+        data = dict(data)
+        if "model" in data:
+            data["model"] = FreqGANConfig.from_dict(data["model"])
+        if "train" in data:
+            data["train"] = TrainConfig.from_dict(data["train"])
+        return cls(**data)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> RunConfig:
+        """Read a JSON config file; errors name the file."""
+        path = Path(path)
+        try:
+            return cls.from_dict(json.loads(path.read_text()))
+        except FileNotFoundError:
+            raise ValueError(f"{path}: config file not found") from None
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}: not valid JSON ({err})") from None
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{path}: {err}") from None
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _append_jsonl(path: Path, record: dict) -> None:
+    with open(path, "a") as handle:
+        handle.write(json.dumps(record) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+class _StopFlag:
+    """Turns SIGINT/SIGTERM into a flag checked after every step (the step in flight finishes)."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopFlag:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        self.signal = signum
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def train_run(
+    run_dir: str | Path, images: Tensor, config: RunConfig | None = None, *, resume: bool = False,
+    device: str = "cpu", progress: bool = True,
+) -> Trainer:
+    """Train (or resume) the run in ``run_dir`` on ``images`` ((N, C, H, W) in [-1, 1])."""
+    from freqaug.viz import save_sample_grid
+
+    run_dir = Path(run_dir)
+    checkpoint = run_dir / CHECKPOINT_NAME
+    if resume:
+        if not checkpoint.is_file():
+            raise ValueError(f"{checkpoint}: --resume given but the run folder has no checkpoint")
+        meta = read_checkpoint_meta(checkpoint)
+        saved = RunConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
+        if config is not None and config != saved:
+            raise ValueError(f"{run_dir / 'config.json'}: differs from the given config; resume uses the run's own")
+        config = saved
+    else:
+        config = config or RunConfig()
+        if checkpoint.exists():
+            raise ValueError(f"{checkpoint}: the run folder already holds a run; pass --resume or another --out")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _write_atomic(run_dir / "config.json", json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n")
+    trainer = Trainer(config.model, config.train, images, device=device)
+    if resume:
+        load_checkpoint(trainer, checkpoint)
+        print(f"resumed from {checkpoint} at {meta['step']}")
+    fixed_z = trainer.model.sample_z(8, generator=torch.Generator(trainer.device).manual_seed(12345))
+
+    def after_step(record: dict) -> bool:
+        _append_jsonl(run_dir / "log.jsonl", record)
+        done = sum(trainer.step.values())
+        if config.checkpoint_every and done % config.checkpoint_every == 0:
+            save_checkpoint(trainer, checkpoint)
+        if config.sample_every and done % config.sample_every == 0:
+            _samples(trainer, fixed_z, run_dir / "samples" / f"step_{done:06d}.png", save_sample_grid)
+        return stop.signal is not None
+
+    with _StopFlag() as stop:
+        trainer.fit(config.stage1_steps, config.stage2_steps, progress=progress, callback=after_step)
+    save_checkpoint(trainer, checkpoint)
+    _samples(trainer, fixed_z, run_dir / "samples" / "latest.png", save_sample_grid)
+    if stop.signal is not None:
+        raise KeyboardInterrupt(f"stopped by signal {stop.signal}; checkpoint saved to {checkpoint}")
+    return trainer
+
+
+@torch.no_grad()
+def _samples(trainer: Trainer, z: Tensor, path: Path, save) -> None:
+    out = trainer.ema(z)
+    save(out, trainer.ema.config.spec, path)

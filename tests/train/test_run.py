@@ -1,0 +1,93 @@
+"""`freqaug train`: a run folder with config, checkpoint, log and samples; resume; SIGTERM."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import cv2
+import pytest
+
+from freqaug import cli
+from freqaug.bands import BandSpec
+from freqaug.data import street_scene
+from freqaug.models import FreqGANConfig, NetConfig
+from freqaug.train import TrainConfig
+from freqaug.train.run import RunConfig
+
+SMALL = NetConfig(base_channels=8, max_channels=16, min_size=4)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("scenes")
+    (root / "images").mkdir()
+    for i in range(6):
+        rgb, _ = street_scene(i, size=(32, 48))
+        cv2.imwrite(str(root / "images" / f"s{i}.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    return root
+
+
+def tiny_config(tmp_path, **kw):
+    config = RunConfig(
+        model=FreqGANConfig(spec=BandSpec(levels=2), image_size=(32, 48), z_dim=64, generator=SMALL, discriminator=SMALL),
+        train=TrainConfig(batch_size=4), stage1_steps=3, stage2_steps=2, checkpoint_every=2, sample_every=4, **kw,
+    )
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config.to_dict()))
+    return path
+
+
+def test_train_then_resume(data_dir, tmp_path):
+    run = tmp_path / "run"
+    assert cli.main(["train", "--data", str(data_dir), "--out", str(run), "--config", str(tiny_config(tmp_path))]) == 0
+    names = {p.name for p in run.iterdir()}
+    assert {"config.json", "checkpoint.safetensors", "log.jsonl", "samples"} <= names
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["stage"] for r in log] == ["stage1"] * 3 + ["stage2"] * 2
+    assert (run / "samples" / "latest.png").read_bytes()[:4] == b"\x89PNG"
+    # a second run into the same folder is refused; --resume with more steps continues
+    assert cli.main(["train", "--data", str(data_dir), "--out", str(run)]) == 1
+    config = json.loads((run / "config.json").read_text())
+    config["stage2_steps"] = 4
+    (run / "config.json").write_text(json.dumps(config))
+    assert cli.main(["train", "--data", str(data_dir), "--out", str(run), "--resume"]) == 0
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log if r["stage"] == "stage2"] == [1, 2, 3, 4]
+
+
+def test_resume_without_a_run_is_an_error(data_dir, tmp_path, capsys):
+    assert cli.main(["train", "--data", str(data_dir), "--out", str(tmp_path / "none"), "--resume"]) == 1
+    assert "config.json" in capsys.readouterr().err
+
+
+def test_bad_config_file_is_named(data_dir, tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"stage1_steps": -1}))
+    assert cli.main(["train", "--data", str(data_dir), "--out", str(tmp_path / "r"), "--config", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "bad.json" in err and "RunConfig.stage1_steps" in err
+
+
+def test_sigterm_saves_a_checkpoint_that_resumes(data_dir, tmp_path):
+    run = tmp_path / "run"
+    config = tiny_config(tmp_path)
+    data = json.loads(config.read_text()) | {"stage1_steps": 100000, "checkpoint_every": 1000}
+    config.write_text(json.dumps(data))
+    env = os.environ | {"PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "freqaug", "train", "--data", str(data_dir), "--out", str(run), "--config", str(config)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and not ((run / "log.jsonl").exists() and len((run / "log.jsonl").read_text().splitlines()) >= 3):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    output = proc.communicate(timeout=60)[0].decode()
+    assert proc.returncode == 130, output
+    assert "checkpoint saved" in output
+    steps = len((run / "log.jsonl").read_text().splitlines())
+    from freqaug.train import read_checkpoint_meta
+
+    assert read_checkpoint_meta(run / "checkpoint.safetensors")["step"]["stage1"] == steps
