@@ -1,4 +1,5 @@
-"""Quality measures for generated images: spectra now; SWD, FD and layout mIoU in later steps."""
-from freqaug.metrics.spectrum import band_energy, radial_power_spectrum
+"""Quality measures for generated images: power spectra and their distance, Laplacian-pyramid SWD."""
+from freqaug.metrics.spectrum import band_energy, radial_power_spectrum, spectrum_distance
+from freqaug.metrics.swd import laplacian_pyramid, sliced_wasserstein, swd
 
-__all__ = ["band_energy", "radial_power_spectrum"]
+__all__ = ["band_energy", "laplacian_pyramid", "radial_power_spectrum", "sliced_wasserstein", "spectrum_distance", "swd"]

@@ -8,7 +8,7 @@ from torch import Tensor
 
 from freqaug.bands._checks import check_image
 
-__all__ = ["band_energy", "radial_power_spectrum"]
+__all__ = ["band_energy", "radial_power_spectrum", "spectrum_distance"]
 
 
 def radial_power_spectrum(x: Tensor, *, bins: int = 64, window: bool = True) -> tuple[Tensor, Tensor]:
@@ -49,3 +49,17 @@ def band_energy(bands: Mapping[str, Tensor]) -> dict[str, float]:
     energy = {name: float(band.detach().double().square().sum()) for name, band in bands.items()}
     total = sum(energy.values()) or 1.0
     return {name: e / total for name, e in energy.items()}
+
+
+def spectrum_distance(real: Tensor, fake: Tensor, *, bins: int = 64) -> dict[str, float]:
+    """Mean |log10 P_real - log10 P_fake| over radial frequency bins, per channel and averaged;
+    also split into the low (< 0.25 Nyquist) and high (>= 0.25) halves of the spectrum."""
+    freqs, p_real = radial_power_spectrum(real, bins=bins)
+    _, p_fake = radial_power_spectrum(fake, bins=bins)
+    if p_real.shape != p_fake.shape:
+        raise ValueError(f"real and fake: expected the same channels, got {p_real.shape[0]} and {p_fake.shape[0]}")
+    gap = (p_real.clamp_min(1e-20).log10() - p_fake.clamp_min(1e-20).log10()).abs()[:, 1:]  # bin 0 ~ DC
+    freqs = freqs[1:]
+    out = {f"channel{c}": float(gap[c].mean()) for c in range(gap.shape[0])}
+    out.update(mean=float(gap.mean()), low=float(gap[:, freqs < 0.25].mean()), high=float(gap[:, freqs >= 0.25].mean()))
+    return out
