@@ -36,13 +36,37 @@ def _train(args: argparse.Namespace) -> int:
         return 2
     size = (config.model.image_size if config else _saved_size(args.out))
     images = load_images(args.data, size=size) * 2 - 1
+    device = _init_distributed(args.device)
     try:
-        trainer = train_run(args.out, images, config, resume=args.resume, device=args.device)
+        trainer = train_run(args.out, images, config, resume=args.resume, device=device)
     except KeyboardInterrupt as stop:
         print(f"freqaug train: {stop}", file=sys.stderr)
         return 130
+    finally:
+        import torch.distributed as dist
+
+        if dist.is_initialized():
+            dist.destroy_process_group()
     print(f"trained to {trainer.step}; run folder {args.out}/ (checkpoint.safetensors, log.jsonl, samples/)")
     return 0
+
+
+def _init_distributed(device: str) -> str:
+    """Under torchrun (WORLD_SIZE > 1) join the process group: NCCL on CUDA, gloo on the CPU."""
+    import os
+
+    import torch
+    import torch.distributed as dist
+
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return device
+    if device.startswith("cuda"):
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local_rank)
+        dist.init_process_group("nccl")
+        return f"cuda:{local_rank}"
+    dist.init_process_group("gloo")
+    return device
 
 
 def _saved_size(run_dir: Path) -> tuple[int, int]:

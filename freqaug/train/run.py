@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import torch
+import torch.distributed as dist
 from torch import Tensor
 
 from freqaug.models import FreqGANConfig
@@ -112,6 +113,8 @@ def train_run(
     from freqaug.viz import save_sample_grid
 
     run_dir = Path(run_dir)
+    rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+    main_rank = rank == 0  # only rank 0 writes the run folder
     checkpoint = run_dir / CHECKPOINT_NAME
     if resume:
         if not checkpoint.is_file():
@@ -125,8 +128,9 @@ def train_run(
         config = config or RunConfig()
         if checkpoint.exists():
             raise ValueError(f"{checkpoint}: the run folder already holds a run; pass --resume or another --out")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomic(run_dir / "config.json", json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n")
+    if main_rank:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        _write_atomic(run_dir / "config.json", json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n")
     trainer = Trainer(config.model, config.train, images, device=device)
     if resume:
         load_checkpoint(trainer, checkpoint)
@@ -134,21 +138,32 @@ def train_run(
     fixed_z = trainer.model.sample_z(8, generator=torch.Generator(trainer.device).manual_seed(12345))
 
     def after_step(record: dict) -> bool:
-        _append_jsonl(run_dir / "log.jsonl", record)
         done = sum(trainer.step.values())
-        if config.checkpoint_every and done % config.checkpoint_every == 0:
-            save_checkpoint(trainer, checkpoint)
-        if config.sample_every and done % config.sample_every == 0:
-            _samples(trainer, fixed_z, run_dir / "samples" / f"step_{done:06d}.png", save_sample_grid)
-        return stop.signal is not None
+        if main_rank:
+            _append_jsonl(run_dir / "log.jsonl", record)
+            if config.checkpoint_every and done % config.checkpoint_every == 0:
+                save_checkpoint(trainer, checkpoint)
+            if config.sample_every and done % config.sample_every == 0:
+                _samples(trainer, fixed_z, run_dir / "samples" / f"step_{done:06d}.png", save_sample_grid)
+        return _any_rank(stop.signal is not None, trainer.device)
 
     with _StopFlag() as stop:
-        trainer.fit(config.stage1_steps, config.stage2_steps, progress=progress, callback=after_step)
-    save_checkpoint(trainer, checkpoint)
-    _samples(trainer, fixed_z, run_dir / "samples" / "latest.png", save_sample_grid)
+        trainer.fit(config.stage1_steps, config.stage2_steps, progress=progress and main_rank, callback=after_step)
+    if main_rank:
+        save_checkpoint(trainer, checkpoint)
+        _samples(trainer, fixed_z, run_dir / "samples" / "latest.png", save_sample_grid)
     if stop.signal is not None:
         raise KeyboardInterrupt(f"stopped by signal {stop.signal}; checkpoint saved to {checkpoint}")
     return trainer
+
+
+def _any_rank(flag: bool, device) -> bool:
+    """True on every rank when ``flag`` is true on any (so all ranks stop after the same step)."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return flag
+    value = torch.tensor([float(flag)], device=device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
 
 
 @torch.no_grad()

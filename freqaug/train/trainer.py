@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 import torch
+import torch.distributed as dist
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
@@ -81,6 +82,13 @@ class TrainConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
 
+def _distributed() -> tuple[int, int]:
+    """(rank, world size) of an initialised torch.distributed group, else (0, 1)."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
 def requires_grad(module: nn.Module, flag: bool) -> None:
     """Switch gradients of all parameters of ``module``."""
     for p in module.parameters():
@@ -125,7 +133,12 @@ class Trainer:
             "g2": torch.optim.Adam(stage2, lr=config.lr_g, betas=config.betas),
             "d2": torch.optim.Adam(self.discriminators["image"].parameters(), lr=config.lr_d, betas=config.betas),
         }
-        self.rng = torch.Generator(self.device).manual_seed(config.seed)
+        self.rank, self.world_size = _distributed()
+        if self.world_size > 1:  # identical start on every rank; each rank then draws its own data and noise
+            for module in (self.model, self.ema, self.discriminators):
+                for tensor in [*module.parameters(), *module.buffers()]:
+                    dist.broadcast(tensor.data, src=0)
+        self.rng = torch.Generator(self.device).manual_seed(config.seed + 1_000_003 * self.rank)
         self.step = {"stage1": 0, "stage2": 0}
         self._d_loss = d_logistic_loss if config.loss == "logistic" else d_hinge_loss
         self._g_loss = g_nonsaturating_loss if config.loss == "logistic" else g_hinge_loss
@@ -188,9 +201,7 @@ class Trainer:
             d_loss = d_loss + self._d_loss(real_logits, fake_logits)
             if r1:
                 d_loss = d_loss + cfg.r1_gamma / 2 * cfg.r1_every * r1_penalty(real_logits, real_in)
-        self.opt["d1"].zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.opt["d1"].step()
+        self._update("d1", d_loss)
         # generators
         requires_grad(self.discriminators, False)
         fakes = generate()
@@ -199,9 +210,7 @@ class Trainer:
             self._g_loss(self.discriminators[n](self._aug(fakes[n], cfg.band_augment), cond(n, fake_sources)))
             for n in model.band_names
         )
-        self.opt["g1"].zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.opt["g1"].step()
+        self._update("g1", g_loss)
         self._ema_step()
         self.step["stage1"] += 1
         return {"d1": d_loss.item(), "g1": g_loss.item()}
@@ -222,19 +231,28 @@ class Trainer:
         d_loss = self._d_loss(real_logits, disc(self._aug(fake, cfg.image_augment)))
         if r1:
             d_loss = d_loss + cfg.r1_gamma / 2 * cfg.r1_every * r1_penalty(real_logits, real_in)
-        self.opt["d2"].zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.opt["d2"].step()
+        self._update("d2", d_loss)
         requires_grad(disc, False)
         out = model(model.sample_z(real.shape[0], generator=self.rng))
         g_loss = self._g_loss(disc(self._aug(out.image, cfg.image_augment)))
-        self.opt["g2"].zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.opt["g2"].step()
+        self._update("g2", g_loss)
         requires_grad(model.generators, True)
         self._ema_step()
         self.step["stage2"] += 1
         return {"d2": d_loss.item(), "g2": g_loss.item(), "alpha": model.blend.alpha.mean().item()}
+
+    def _update(self, name: str, loss: Tensor) -> None:
+        """Backward, average gradients over ranks (synchronous data parallel, as DDP does), step."""
+        opt = self.opt[name]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.world_size > 1:
+            for group in opt.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        dist.all_reduce(p.grad)
+                        p.grad.div_(self.world_size)
+        opt.step()
 
     def _ema_step(self) -> None:
         beta = 0.5 ** (self.config.batch_size / self.config.ema_half_life_images)
