@@ -35,6 +35,7 @@ class TrainConfig:
     batch_size: int = 16
     lr_g: float = 2e-3
     lr_d: float = 2e-3
+    lr_alpha: float = 1e-2  # one logit (or one per channel): it may move much faster than the nets
     betas: tuple[float, float] = (0.0, 0.99)
     loss: str = "logistic"
     r1_gamma: float = 1.0
@@ -62,7 +63,7 @@ class TrainConfig:
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"TrainConfig.{key}: expected a positive integer, got {value!r}")
-        for key in ("lr_g", "lr_d"):
+        for key in ("lr_g", "lr_d", "lr_alpha"):
             if not getattr(self, key) > 0:
                 raise ValueError(f"TrainConfig.{key}: expected a positive learning rate, got {getattr(self, key)!r}")
 
@@ -124,8 +125,8 @@ class Trainer:
         requires_grad(self.ema, False)
         self.discriminators = build_discriminators(self.model).to(self.device)
         band_gens = list(self.model.generators.parameters())
-        stage2 = [*self.model.baseline.parameters(), *self.model.blend.parameters()]
-        stage2 += band_gens if config.finetune_bands else []
+        stage2 = [{"params": [*self.model.baseline.parameters(), *(band_gens if config.finetune_bands else [])]},
+                  {"params": list(self.model.blend.parameters()), "lr": config.lr_alpha}]
         band_discs = [p for name, d in self.discriminators.items() if name != "image" for p in d.parameters()]
         self.opt = {
             "g1": torch.optim.Adam(band_gens, lr=config.lr_g, betas=config.betas),
