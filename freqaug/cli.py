@@ -104,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run the sub-command; exit code 0 on success, 1 on a clear error, 2 on usage."""
     args = build_parser().parse_args(argv)
+    from freqaug.runtime import keep_freed_memory
+
+    keep_freed_memory()  # an application may tune its allocator: fewer page faults, steadier speed
     try:
         return args.func(args)
     except (ValueError, TypeError, FileNotFoundError) as err:
