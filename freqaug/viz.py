@@ -93,7 +93,7 @@ def save_band_grid(
             else:
                 _show(ax, content, name, cmap="magma" if "|" in name or name[:2] in ("LH", "HL", "HH") else "gray")
     fig.suptitle(title or spec.describe(), fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.97))  # leave the top strip to the title
     return _save(fig, path)
 
 
