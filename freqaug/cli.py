@@ -29,8 +29,10 @@ def _train(args: argparse.Namespace) -> int:
     if not args.resume:
         config = RunConfig.from_file(args.config) if args.config else RunConfig()
         overrides = {k: v for k, v in (("stage1_steps", args.stage1_steps), ("stage2_steps", args.stage2_steps)) if v is not None}
+        if args.single:
+            overrides["single"] = True
         config = dataclasses.replace(config, **overrides)
-    elif args.config or args.stage1_steps is not None or args.stage2_steps is not None:
+    elif args.config or args.single or args.stage1_steps is not None or args.stage2_steps is not None:
         print("freqaug train: --resume continues with the run's own config.json; drop --config/--stage*-steps",
               file=sys.stderr)
         return 2
@@ -96,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--stage1-steps", type=int, default=None, help="total stage-1 steps (overrides the config)")
     train.add_argument("--stage2-steps", type=int, default=None, help="total stage-2 steps (overrides the config)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    train.add_argument("--single", action="store_true",
+                       help="train the single-GAN control: the baseline generator alone on full images")
     train.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     train.set_defaults(func=_train)
     return parser

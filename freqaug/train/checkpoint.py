@@ -96,6 +96,9 @@ def load_checkpoint(trainer: Trainer, path: str | Path) -> dict:
     """Restore a trainer built from the checkpoint's configs; returns the metadata."""
     path = Path(path)
     meta = read_checkpoint_meta(path)
+    if set(meta["step"]) != set(trainer.step):
+        kind = "single-GAN control" if "single" in meta["step"] else "band GAN"
+        raise CheckpointError(f"{path}: a {kind} checkpoint (stages {sorted(meta['step'])}) does not fit this trainer")
     if meta["model_config"] != trainer.model.config.to_dict():
         raise CheckpointError(f"{path}: model_config differs from the trainer's; build the trainer from it")
     try:

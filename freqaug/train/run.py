@@ -34,12 +34,15 @@ class RunConfig:
     stage2_steps: int = 1000
     checkpoint_every: int = 200
     sample_every: int = 200
+    single: bool = False  # the single-GAN control: the baseline generator alone, stage1 + stage2 steps
 
     def __post_init__(self) -> None:
         for key in ("stage1_steps", "stage2_steps", "checkpoint_every", "sample_every"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"RunConfig.{key}: expected an integer >= 0, got {value!r}")
+        if not isinstance(self.single, bool):
+            raise ValueError(f"RunConfig.single: expected true or false, got {self.single!r}")
 
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
@@ -131,7 +134,7 @@ def train_run(
     if main_rank:
         run_dir.mkdir(parents=True, exist_ok=True)
         _write_atomic(run_dir / "config.json", json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n")
-    trainer = Trainer(config.model, config.train, images, device=device)
+    trainer = Trainer(config.model, config.train, images, device=device, single=config.single)
     if resume:
         load_checkpoint(trainer, checkpoint)
         print(f"resumed from {checkpoint} at {meta['step']}")
@@ -168,5 +171,12 @@ def _any_rank(flag: bool, device) -> bool:
 
 @torch.no_grad()
 def _samples(trainer: Trainer, z: Tensor, path: Path, save) -> None:
-    out = trainer.ema(z)
-    save(out, trainer.ema.config.spec, path)
+    if trainer.single:
+        from torchvision.utils import save_image
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        save_image(trainer.ema.baseline(trainer.ema.noise(z)["baseline"]) * 0.5 + 0.5, tmp, nrow=8, format="png")
+        os.replace(tmp, path)
+        return
+    save(trainer.ema(z), trainer.ema.config.spec, path)

@@ -112,11 +112,13 @@ class Trainer:
     367 x 3 x 96 x 128 floats, 54 MB), already at the model's image size.
     """
 
-    def __init__(self, model_config: FreqGANConfig, config: TrainConfig, images: Tensor, *, device="cpu") -> None:
+    def __init__(
+        self, model_config: FreqGANConfig, config: TrainConfig, images: Tensor, *, device="cpu", single: bool = False
+    ) -> None:
         expected = (model_config.channels, *model_config.image_size)
         if images.ndim != 4 or tuple(images.shape[1:]) != expected:
             raise ValueError(f"images: expected (N, {expected[0]}, {expected[1]}, {expected[2]}), got {tuple(images.shape)}")
-        self.config, self.device = config, torch.device(device)
+        self.config, self.device, self.single = config, torch.device(device), single
         self.images = images.to(self.device)
         torch.manual_seed(config.seed)
         self.model = FreqGAN(model_config).to(self.device)
@@ -125,8 +127,9 @@ class Trainer:
         requires_grad(self.ema, False)
         self.discriminators = build_discriminators(self.model).to(self.device)
         band_gens = list(self.model.generators.parameters())
-        stage2 = [{"params": [*self.model.baseline.parameters(), *(band_gens if config.finetune_bands else [])]},
-                  {"params": list(self.model.blend.parameters()), "lr": config.lr_alpha}]
+        stage2 = [{"params": [*self.model.baseline.parameters(), *(band_gens if config.finetune_bands else [])]}]
+        if not single:  # the single-GAN control trains the baseline generator alone: no blend
+            stage2.append({"params": list(self.model.blend.parameters()), "lr": config.lr_alpha})
         band_discs = [p for name, d in self.discriminators.items() if name != "image" for p in d.parameters()]
         self.opt = {
             "g1": torch.optim.Adam(band_gens, lr=config.lr_g, betas=config.betas),
@@ -140,7 +143,7 @@ class Trainer:
                 for tensor in [*module.parameters(), *module.buffers()]:
                     dist.broadcast(tensor.data, src=0)
         self.rng = torch.Generator(self.device).manual_seed(config.seed + 1_000_003 * self.rank)
-        self.step = {"stage1": 0, "stage2": 0}
+        self.step = {"single": 0} if single else {"stage1": 0, "stage2": 0}
         self._d_loss = d_logistic_loss if config.loss == "logistic" else d_hinge_loss
         self._g_loss = g_nonsaturating_loss if config.loss == "logistic" else g_hinge_loss
 
@@ -242,6 +245,29 @@ class Trainer:
         self.step["stage2"] += 1
         return {"d2": d_loss.item(), "g2": g_loss.item(), "alpha": model.blend.alpha.mean().item()}
 
+    # ---- single-GAN control ---------------------------------------------------------------
+
+    def single_step(self, real: Tensor | None = None) -> dict[str, float]:
+        """One D and one G update of the baseline generator alone on full images (the control)."""
+        real = self.sample_batch() if real is None else real
+        model, cfg, disc = self.model, self.config, self.discriminators["image"]
+        requires_grad(disc, True)
+        with torch.no_grad():
+            fake = model.baseline(self._noise(real.shape[0]))
+        r1 = self._r1_due(self.step["single"])
+        real_in = real.detach().requires_grad_(r1)
+        real_logits = disc(self._aug(real_in, cfg.image_augment))
+        d_loss = self._d_loss(real_logits, disc(self._aug(fake, cfg.image_augment)))
+        if r1:
+            d_loss = d_loss + cfg.r1_gamma / 2 * cfg.r1_every * r1_penalty(real_logits, real_in)
+        self._update("d2", d_loss)
+        requires_grad(disc, False)
+        g_loss = self._g_loss(disc(self._aug(model.baseline(self._noise(real.shape[0])), cfg.image_augment)))
+        self._update("g2", g_loss)
+        self._ema_step()
+        self.step["single"] += 1
+        return {"d2": d_loss.item(), "g2": g_loss.item()}
+
     def _update(self, name: str, loss: Tensor) -> None:
         """Backward, average gradients over ranks (synchronous data parallel, as DDP does), step."""
         opt = self.opt[name]
@@ -261,12 +287,19 @@ class Trainer:
 
     # ---- loop ----------------------------------------------------------------------------
 
+    def schedule(self, stage1_steps: int, stage2_steps: int) -> list[tuple[str, int, object]]:
+        """(stage, total steps, step function) in order; the single-GAN control gets the same
+        number of optimiser steps as both stages together."""
+        if self.single:
+            return [("single", stage1_steps + stage2_steps, self.single_step)]
+        return [("stage1", stage1_steps, self.stage1_step), ("stage2", stage2_steps, self.stage2_step)]
+
     def fit(self, stage1_steps: int, stage2_steps: int, *, progress: bool = True, callback=None) -> list[dict]:
         """Train until the stage counters reach ``stage1_steps`` and ``stage2_steps`` (totals, so a
         resumed trainer continues where it stopped). Returns one record of losses per step;
         ``callback(record)`` is called after each step and stops training by returning True."""
         records: list[dict] = []
-        for stage, total, step_fn in (("stage1", stage1_steps, self.stage1_step), ("stage2", stage2_steps, self.stage2_step)):
+        for stage, total, step_fn in self.schedule(stage1_steps, stage2_steps):
             bar = tqdm(range(self.step[stage], total), desc=stage, disable=not progress, initial=self.step[stage],
                        total=total)
             for _ in bar:

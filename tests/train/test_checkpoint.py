@@ -67,3 +67,10 @@ def test_checkpoint_of_another_model_is_refused(images, tmp_path):
     other = FreqGANConfig(spec=BandSpec(levels=1), image_size=(32, 48), z_dim=64, generator=SMALL, discriminator=SMALL)
     with pytest.raises(CheckpointError, match="model_config differs"):
         load_checkpoint(Trainer(other, TRAIN, images), path)
+
+
+def test_single_checkpoint_does_not_load_into_a_band_trainer(images, tmp_path):
+    single = Trainer(MODEL, TRAIN, images, single=True)
+    path = save_checkpoint(single, tmp_path / "checkpoint.safetensors")
+    with pytest.raises(CheckpointError, match="single-GAN control checkpoint"):
+        load_checkpoint(Trainer(MODEL, TRAIN, images), path)

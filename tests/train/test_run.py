@@ -91,3 +91,13 @@ def test_sigterm_saves_a_checkpoint_that_resumes(data_dir, tmp_path):
     from freqaug.train import read_checkpoint_meta
 
     assert read_checkpoint_meta(run / "checkpoint.safetensors")["step"]["stage1"] == steps
+
+
+def test_single_control_from_the_cli(data_dir, tmp_path):
+    run = tmp_path / "single"
+    args = ["train", "--data", str(data_dir), "--out", str(run), "--config", str(tiny_config(tmp_path)), "--single"]
+    assert cli.main(args) == 0
+    assert json.loads((run / "config.json").read_text())["single"] is True
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["stage"] for r in log] == ["single"] * 5
+    assert (run / "samples" / "latest.png").read_bytes()[:4] == b"\x89PNG"

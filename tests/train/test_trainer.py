@@ -163,3 +163,13 @@ def test_translation_shifts_content():
 def test_unknown_policy():
     with pytest.raises(ValueError, match=r"policy: unknown op 'rotate'"):
         diff_augment(torch.rand(1, 1, 4, 4), ("rotate",))
+
+
+def test_single_gan_control_trains_the_baseline_alone(images):
+    model_config = FreqGANConfig(spec=BandSpec(levels=2), image_size=SIZE, z_dim=64, generator=SMALL, discriminator=SMALL)
+    trainer = Trainer(model_config, TrainConfig(batch_size=4, r1_every=2), images, single=True)
+    bands, alpha, baseline = _params(trainer.model.generators), _params(trainer.model.blend), _params(trainer.model.baseline)
+    records = trainer.fit(2, 1, progress=False)
+    assert [r["stage"] for r in records] == ["single"] * 3  # the same step budget as both stages
+    assert torch.equal(bands, _params(trainer.model.generators)) and torch.equal(alpha, _params(trainer.model.blend))
+    assert not torch.equal(baseline, _params(trainer.model.baseline))
