@@ -9,12 +9,15 @@ from pathlib import Path
 def _demo(args: argparse.Namespace) -> int:
     from freqaug.demo import run_demo
 
-    report = run_demo(args.out, data=args.data, n=args.n, seed=args.seed)
+    report = run_demo(args.out, data=args.data, n=args.n, seed=args.seed, train_steps=tuple(args.train_steps))
     print(f"source: {report['source']}")
     for name, entry in report["specs"].items():
         err = entry["max_rel_error"]
         print(f"{name:8s} round trip {entry['round_trip_ms_float32']:7.1f} ms  "
               f"max rel error float32 {err['float32']:.1e}  float64 {err['float64']:.1e}")
+    if "training" in report:
+        t = report["training"]
+        print(f"trained {t['steps']} steps on {t['source']} in {t['seconds']} s; samples: {t['samples']}")
     print(f"wrote {', '.join(sorted(p.name for p in args.out.iterdir() if not p.name.startswith('.')))} to {args.out}/")
     return 0
 
@@ -89,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="folder with images/ (default: ../shared/data/camvid/256x192/train, else drawn scenes)")
     demo.add_argument("--n", type=int, default=8, help="number of scenes (default 8)")
     demo.add_argument("--seed", type=int, default=0, help="seed of the drawn scenes (default 0)")
+    demo.add_argument("--train-steps", type=int, nargs=2, default=(80, 40), metavar=("STAGE1", "STAGE2"),
+                      help="steps of the short demo training (default 80 40; 0 0 skips it)")
     demo.set_defaults(func=_demo)
 
     train = sub.add_parser("train", help="train a FreqGAN on a folder of images (stage 1 bands, stage 2 blend)")

@@ -35,7 +35,7 @@ def _check_outputs(out, n, size):
 
 def test_demo_on_a_folder(scene_folder, tmp_path, capsys):
     out = tmp_path / "out"
-    assert cli.main(["demo", "--out", str(out), "--data", str(scene_folder), "--n", "2"]) == 0
+    assert cli.main(["demo", "--out", str(out), "--data", str(scene_folder), "--n", "2", "--train-steps", "0", "0"]) == 0
     report = _check_outputs(out, 2, (96, 128))
     assert str(scene_folder) in report["source"]
     assert "float32" in capsys.readouterr().out
@@ -49,7 +49,7 @@ def test_demo_falls_back_to_drawn_scenes(tmp_path, monkeypatch):
 
 
 def test_demo_reports_a_missing_folder(tmp_path, capsys):
-    code = cli.main(["demo", "--out", str(tmp_path / "out"), "--data", str(tmp_path / "nowhere")])
+    code = cli.main(["demo", "--out", str(tmp_path / "out"), "--data", str(tmp_path / "nowhere"), "--train-steps", "0", "0"])
     assert code == 1
     assert "nowhere" in capsys.readouterr().err
 
@@ -58,3 +58,21 @@ def test_usage_error_exits_2(capsys):
     with pytest.raises(SystemExit) as exc:
         cli.main(["demo", "--n", "many"])
     assert exc.value.code == 2
+
+
+def test_demo_trains_briefly_and_writes_samples(scene_folder, tmp_path, monkeypatch):
+    from freqaug.bands import BandSpec
+    from freqaug.models import FreqGANConfig, NetConfig
+    from freqaug.train import TrainConfig
+    from freqaug.train.run import RunConfig
+
+    small = NetConfig(base_channels=8, max_channels=16, min_size=4)
+    tiny = RunConfig(model=FreqGANConfig(spec=BandSpec(levels=2), image_size=(32, 48), z_dim=64, generator=small,
+                                         discriminator=small), train=TrainConfig(batch_size=4))
+    for _ in range(2):  # a second demo replaces its own earlier run folder
+        report = demo.run_demo(tmp_path / "out", data=scene_folder, n=2, train_steps=(2, 1), train_config=tiny)
+    training = report["training"]
+    assert training["steps"] == {"stage1": 2, "stage2": 1}
+    assert str(scene_folder) in training["source"]
+    assert (tmp_path / "out" / "train" / "samples" / "latest.png").read_bytes()[:4] == b"\x89PNG"
+    assert json.loads((tmp_path / "out" / "reconstruction.json").read_text())["training"]["steps"]["stage2"] == 1
