@@ -219,42 +219,28 @@ class Trainer:
         self.step["stage1"] += 1
         return {"d1": d_loss.item(), "g1": g_loss.item()}
 
-    # ---- stage 2 -------------------------------------------------------------------------
+    # ---- stage 2 and the single-GAN control: full images against the image discriminator ----
 
     def stage2_step(self, real: Tensor | None = None) -> dict[str, float]:
         """One D and one G update of the full image: baseline generator and alpha (claim 7)."""
-        real = self.sample_batch() if real is None else real
-        model, cfg, disc = self.model, self.config, self.discriminators["image"]
-        requires_grad(model.generators, cfg.finetune_bands)
-        requires_grad(disc, True)
-        with torch.no_grad():
-            fake = model(model.sample_z(real.shape[0], generator=self.rng)).image
-        r1 = self._r1_due(self.step["stage2"])
-        real_in = real.detach().requires_grad_(r1)
-        real_logits = disc(self._aug(real_in, cfg.image_augment))
-        d_loss = self._d_loss(real_logits, disc(self._aug(fake, cfg.image_augment)))
-        if r1:
-            d_loss = d_loss + cfg.r1_gamma / 2 * cfg.r1_every * r1_penalty(real_logits, real_in)
-        self._update("d2", d_loss)
-        requires_grad(disc, False)
-        out = model(model.sample_z(real.shape[0], generator=self.rng))
-        g_loss = self._g_loss(disc(self._aug(out.image, cfg.image_augment)))
-        self._update("g2", g_loss)
+        model = self.model
+        requires_grad(model.generators, self.config.finetune_bands)
+        record = self._image_gan_step("stage2", lambda n: model(model.sample_z(n, generator=self.rng)).image, real)
         requires_grad(model.generators, True)
-        self._ema_step()
-        self.step["stage2"] += 1
-        return {"d2": d_loss.item(), "g2": g_loss.item(), "alpha": model.blend.alpha.mean().item()}
-
-    # ---- single-GAN control ---------------------------------------------------------------
+        return record | {"alpha": model.blend.alpha.mean().item()}
 
     def single_step(self, real: Tensor | None = None) -> dict[str, float]:
         """One D and one G update of the baseline generator alone on full images (the control)."""
+        return self._image_gan_step("single", lambda n: self.model.baseline(self._noise(n)), real)
+
+    def _image_gan_step(self, stage: str, generate, real: Tensor | None) -> dict[str, float]:
+        """D then G update with ``generate(n)`` images against the image discriminator."""
         real = self.sample_batch() if real is None else real
-        model, cfg, disc = self.model, self.config, self.discriminators["image"]
+        cfg, disc, n = self.config, self.discriminators["image"], real.shape[0]
         requires_grad(disc, True)
         with torch.no_grad():
-            fake = model.baseline(self._noise(real.shape[0]))
-        r1 = self._r1_due(self.step["single"])
+            fake = generate(n)
+        r1 = self._r1_due(self.step[stage])
         real_in = real.detach().requires_grad_(r1)
         real_logits = disc(self._aug(real_in, cfg.image_augment))
         d_loss = self._d_loss(real_logits, disc(self._aug(fake, cfg.image_augment)))
@@ -262,10 +248,10 @@ class Trainer:
             d_loss = d_loss + cfg.r1_gamma / 2 * cfg.r1_every * r1_penalty(real_logits, real_in)
         self._update("d2", d_loss)
         requires_grad(disc, False)
-        g_loss = self._g_loss(disc(self._aug(model.baseline(self._noise(real.shape[0])), cfg.image_augment)))
+        g_loss = self._g_loss(disc(self._aug(generate(n), cfg.image_augment)))
         self._update("g2", g_loss)
         self._ema_step()
-        self.step["single"] += 1
+        self.step[stage] += 1
         return {"d2": d_loss.item(), "g2": g_loss.item()}
 
     def _update(self, name: str, loss: Tensor) -> None:
