@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from freqaug.models.config import NetConfig
-from freqaug.models.layers import PixelNorm, channel_plan, resize_to, upsampling_plan
+from freqaug.models.layers import EqualConv2d, EqualLinear, PixelNorm, channel_plan, resize_to, upsampling_plan
 
 __all__ = ["ConvGenerator", "count_parameters"]
 
@@ -21,7 +21,7 @@ class _UpBlock(nn.Module):
     def __init__(self, in_channels: int, cond_channels: int, out_channels: int, upsample: bool) -> None:
         super().__init__()
         self.upsample = upsample
-        self.conv = nn.Conv2d(in_channels + cond_channels, out_channels, 3, padding=1)
+        self.conv = EqualConv2d(in_channels + cond_channels, out_channels, 3)
         self.norm = PixelNorm()
 
     def forward(self, x: Tensor, cond: Tensor | None) -> Tensor:
@@ -55,11 +55,11 @@ class ConvGenerator(nn.Module):
         self.z_dim, self.out_size, self.cond_channels, self.output = z_dim, tuple(out_size), cond_channels, output
         steps, self.start = upsampling_plan(self.out_size, net.min_size)
         channels = channel_plan(steps, net.base_channels, net.max_channels)
-        self.fc = nn.Linear(z_dim, channels[0] * self.start[0] * self.start[1])
+        self.fc = EqualLinear(z_dim, channels[0] * self.start[0] * self.start[1])
         self.blocks = nn.ModuleList(
             _UpBlock(channels[max(k - 1, 0)], cond_channels, channels[k], upsample=k > 0) for k in range(steps + 1)
         )
-        self.to_out = nn.Conv2d(channels[-1], out_channels, 3, padding=1)
+        self.to_out = EqualConv2d(channels[-1], out_channels, 3)
 
     def forward(self, z: Tensor, cond: Tensor | None = None) -> Tensor:
         if (cond is None) != (self.cond_channels == 0):

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["PixelNorm", "channel_plan", "resize_to", "upsampling_plan"]
+__all__ = ["EqualConv2d", "EqualLinear", "PixelNorm", "channel_plan", "resize_to", "upsampling_plan"]
 
 
 class PixelNorm(nn.Module):
@@ -16,6 +16,34 @@ class PixelNorm(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return x * torch.rsqrt(x.square().mean(dim=1, keepdim=True) + 1e-8)
+
+
+class EqualConv2d(nn.Module):
+    """3x3 (or k x k) convolution with equalized learning rate (ProGAN): N(0, 1) weights scaled by
+    He's constant at run time, so Adam moves every layer at the same relative speed."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
+        self.bias = nn.Parameter(torch.zeros(out_channels))
+        self.scale = 1 / math.sqrt(in_channels * kernel_size * kernel_size)
+        self.padding = kernel_size // 2
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.conv2d(x, self.weight * self.scale, self.bias, padding=self.padding)
+
+
+class EqualLinear(nn.Module):
+    """Linear layer with equalized learning rate (see :class:`EqualConv2d`)."""
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(out_features, in_features))
+        self.bias = nn.Parameter(torch.zeros(out_features))
+        self.scale = 1 / math.sqrt(in_features)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.linear(x, self.weight * self.scale, self.bias)
 
 
 def upsampling_plan(size: tuple[int, int], min_size: int) -> tuple[int, tuple[int, int]]:
