@@ -53,17 +53,20 @@ def generate(trainer: Trainer, n: int, seed: int) -> torch.Tensor:
 
 
 def macs_per_sample(module: torch.nn.Module, *inputs) -> int:
-    """Multiply-adds of one forward pass (conv and linear layers), per sample."""
+    """Multiply-adds of one forward pass (convolutions and linear layers, plain or equalized), per sample."""
     total = 0
 
     def hook(layer, args, output):
         nonlocal total
-        if isinstance(layer, torch.nn.Conv2d):
-            total += output.numel() * layer.in_channels * layer.kernel_size[0] * layer.kernel_size[1] // layer.groups
-        elif isinstance(layer, torch.nn.Linear):
-            total += output.numel() * layer.in_features
+        weight = layer.weight
+        if weight.ndim == 4:  # (out, in / groups, kh, kw): each output value costs in/groups * kh * kw
+            total += output.numel() * weight.shape[1] * weight.shape[2] * weight.shape[3]
+        elif weight.ndim == 2:
+            total += output.numel() * weight.shape[1]
 
-    handles = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    layers = [m for m in module.modules() if isinstance(getattr(m, "weight", None), torch.nn.Parameter)
+              and m.weight.ndim in (2, 4) and not list(m.children())]
+    handles = [m.register_forward_hook(hook) for m in layers]
     with torch.no_grad():
         module(*inputs)
     for h in handles:
