@@ -40,7 +40,7 @@ def _train(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     size = (config.model.image_size if config else _saved_size(args.out))
-    images = load_images(args.data, size=size) * 2 - 1
+    images = load_images(args.data, size=size, skip_bad=args.skip_bad) * 2 - 1
     device = _init_distributed(args.device)
     try:
         trainer = train_run(args.out, images, config, resume=args.resume, device=device)
@@ -106,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--single", action="store_true",
                        help="train the single-GAN control: the baseline generator alone on full images")
     train.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    train.add_argument("--skip-bad", action="store_true",
+                       help="leave unreadable or corrupt image files out (with a warning and a count) instead of stopping")
     train.set_defaults(func=_train)
     return parser
 

@@ -3,7 +3,15 @@
 A bottom layer: imports nothing from other ``freqaug`` subpackages.
 """
 from .classes import CAMVID, CamVidClass, ClassSet, colorize
-from .folder import IMAGE_EXTENSIONS, DataError, SegmentationFolder, load_images, read_image, read_label
+from .folder import (
+    IMAGE_EXTENSIONS,
+    DataError,
+    SegmentationFolder,
+    UnreadableFileError,
+    load_images,
+    read_image,
+    read_label,
+)
 from .synthetic import SyntheticStreets, street_scene, synthetic_batch
 
 __all__ = [
@@ -13,6 +21,7 @@ __all__ = [
     "colorize",
     "IMAGE_EXTENSIONS",
     "DataError",
+    "UnreadableFileError",
     "SegmentationFolder",
     "load_images",
     "read_image",

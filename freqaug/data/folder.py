@@ -28,6 +28,10 @@ class DataError(ValueError):
     """A data folder or file is missing, unreadable or inconsistent; the message names the path."""
 
 
+class UnreadableFileError(DataError):
+    """One file cannot be read or decoded (empty, truncated, corrupt): the kind ``skip_bad`` skips."""
+
+
 def _list_images(folder: Path) -> list[Path]:
     """Image files directly in ``folder`` with a known suffix, sorted by file name."""
     files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
@@ -39,9 +43,9 @@ def _read_bytes(path: Path) -> np.ndarray:
     try:
         data = np.fromfile(str(path), dtype=np.uint8)
     except OSError as exc:
-        raise DataError(f"{path}: cannot read file ({exc})") from None
+        raise UnreadableFileError(f"{path}: cannot read file ({exc})") from None
     if data.size == 0:
-        raise DataError(f"{path}: file is empty; expected an image")
+        raise UnreadableFileError(f"{path}: file is empty; expected an image")
     return data
 
 
@@ -50,7 +54,7 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     path = Path(path)
     img = cv2.imdecode(_read_bytes(path), cv2.IMREAD_COLOR)
     if img is None:
-        raise DataError(f"{path}: cannot decode image (corrupt or unsupported format); expected a PNG/JPEG/BMP")
+        raise UnreadableFileError(f"{path}: cannot decode image (corrupt or unsupported format); expected a PNG/JPEG/BMP")
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
@@ -263,11 +267,18 @@ def load_images(
     root: str | os.PathLike[str],
     size: tuple[int, int] | None = None,
     limit: int | None = None,
+    *,
+    skip_bad: bool = False,
 ) -> Tensor:
     """Stack the images of ``root``/images as float32 (N, 3, H, W) in [0, 1]; ``size`` is (H, W).
 
-    ``limit`` keeps the first ``limit`` files (sorted by name). Shows a tqdm bar for more than 50 files.
+    ``limit`` keeps the first ``limit`` files (sorted by name). Shows a tqdm bar for more than 50
+    files. An unreadable or corrupt file raises :class:`UnreadableFileError` naming it; with
+    ``skip_bad`` it is left out with a warning, and a final warning gives the count. Other problems
+    (no files, a different size when ``size`` is None) always raise.
     """
+    if skip_bad:
+        return _load_skipping_bad(root, size, limit)
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
         raise ValueError(f"limit: expected None or an int >= 0, got {limit!r}")
     ds = SegmentationFolder(root, size=size, labels=False)
@@ -287,3 +298,23 @@ def load_images(
     for i in indices:
         out[i] = ds[i]["image"]
     return out
+
+
+def _load_skipping_bad(root, size, limit) -> Tensor:
+    """:func:`load_images` that leaves unreadable files out, warning about each and the total."""
+    import warnings
+
+    ds = SegmentationFolder(root, size=size, labels=False)
+    n = len(ds) if limit is None else min(limit, len(ds))
+    images, skipped = [], 0
+    for i in range(n):
+        try:
+            images.append(ds[i]["image"])
+        except UnreadableFileError as err:
+            skipped += 1
+            warnings.warn(f"skipped: {err}", stacklevel=3)
+    if skipped:
+        warnings.warn(f"{ds.root}: skipped {skipped} unreadable file(s) of {n}", stacklevel=3)
+    if not images:
+        raise DataError(f"{ds.root}: none of the {n} image file(s) could be read")
+    return torch.stack(images)

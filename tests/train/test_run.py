@@ -101,3 +101,22 @@ def test_single_control_from_the_cli(data_dir, tmp_path):
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert [r["stage"] for r in log] == ["single"] * 5
     assert (run / "samples" / "latest.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_corrupt_image_is_named_or_skipped_with_a_count(data_dir, tmp_path, capsys):
+    import shutil
+
+    data = tmp_path / "with_bad"
+    shutil.copytree(data_dir, data)
+    (data / "images" / "s9_broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    args = ["train", "--data", str(data), "--out", str(tmp_path / "r1"), "--config", str(tiny_config(tmp_path))]
+    assert cli.main(args) == 1
+    assert "s9_broken.png" in capsys.readouterr().err
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert cli.main(args[:4] + [str(tmp_path / "r2")] + args[5:] + ["--skip-bad"]) == 0
+    messages = [str(w.message) for w in caught]
+    assert any("s9_broken.png: cannot decode image" in m for m in messages)
+    assert any("skipped 1 unreadable file(s) of 7" in m for m in messages)
