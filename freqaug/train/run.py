@@ -155,6 +155,8 @@ def train_run(
     if main_rank:
         save_checkpoint(trainer, checkpoint)
         _samples(trainer, fixed_z, run_dir / "samples" / "latest.png", save_sample_grid)
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()  # no rank tears the group down while rank 0 is still writing
     if stop.signal is not None:
         raise KeyboardInterrupt(f"stopped by signal {stop.signal}; checkpoint saved to {checkpoint}")
     return trainer
