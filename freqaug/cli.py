@@ -75,12 +75,12 @@ def _init_distributed(device: str) -> str:
 
 
 def _saved_size(run_dir: Path) -> tuple[int, int]:
-    import json
+    from freqaug.train.run import RunConfig
 
     config = run_dir / "config.json"
     if not config.is_file():
         raise ValueError(f"{config}: --resume needs the run folder of an earlier run")
-    return tuple(json.loads(config.read_text())["model"]["image_size"])
+    return RunConfig.from_file(config).model.image_size
 
 
 def build_parser() -> argparse.ArgumentParser:

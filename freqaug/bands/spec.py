@@ -13,6 +13,7 @@ from typing import Any, Mapping
 
 from torch import Tensor
 
+from freqaug._json import parse_json
 from freqaug.bands import dct as _dct
 from freqaug.bands import fourier as _fourier
 from freqaug.bands._checks import check_choice, check_cutoff, check_image, check_transition
@@ -131,11 +132,7 @@ class BandSpec:
     @classmethod
     def from_json(cls, text: str) -> BandSpec:
         """Inverse of :meth:`to_json`."""
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"BandSpec: not valid JSON ({err})") from None
-        return cls.from_dict(data)
+        return cls.from_dict(parse_json(text, "BandSpec"))
 
 
 def _type_name(expected) -> str:

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from freqaug._json import parse_json
 from freqaug.bands import BandSpec
 
 __all__ = ["FreqGANConfig", "NetConfig", "cascade_order"]
@@ -128,11 +129,7 @@ class FreqGANConfig:
     @classmethod
     def from_json(cls, text: str) -> FreqGANConfig:
         """Inverse of :meth:`to_json`."""
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"FreqGANConfig: not valid JSON ({err})") from None
-        return cls.from_dict(data)
+        return cls.from_dict(parse_json(text, "FreqGANConfig"))
 
 
 def _net_from_dict(data: Any, key: str) -> NetConfig:

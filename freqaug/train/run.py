@@ -17,6 +17,7 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
+from freqaug._json import parse_json
 from freqaug.models import FreqGANConfig
 from freqaug.train.checkpoint import CHECKPOINT_NAME, load_checkpoint, read_checkpoint_meta, save_checkpoint
 from freqaug.train.trainer import TrainConfig, Trainer
@@ -66,13 +67,12 @@ class RunConfig:
         """Read a JSON config file; errors name the file."""
         path = Path(path)
         try:
-            return cls.from_dict(json.loads(path.read_text()))
+            return cls.from_dict(parse_json(path.read_text(), str(path)))
         except FileNotFoundError:
             raise ValueError(f"{path}: config file not found") from None
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}: not valid JSON ({err})") from None
         except (TypeError, ValueError) as err:
-            raise ValueError(f"{path}: {err}") from None
+            message = str(err)
+            raise ValueError(message if message.startswith(str(path)) else f"{path}: {message}") from None
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -123,7 +123,7 @@ def train_run(
         if not checkpoint.is_file():
             raise ValueError(f"{checkpoint}: --resume given but the run folder has no checkpoint")
         meta = read_checkpoint_meta(checkpoint)
-        saved = RunConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
+        saved = RunConfig.from_file(run_dir / "config.json")
         if config is not None and config != saved:
             raise ValueError(f"{run_dir / 'config.json'}: differs from the given config; resume uses the run's own")
         config = saved

@@ -120,3 +120,12 @@ def test_corrupt_image_is_named_or_skipped_with_a_count(data_dir, tmp_path, caps
     messages = [str(w.message) for w in caught]
     assert any("s9_broken.png: cannot decode image" in m for m in messages)
     assert any("skipped 1 unreadable file(s) of 7" in m for m in messages)
+
+
+def test_resume_with_a_damaged_config_names_the_file(data_dir, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert cli.main(["train", "--data", str(data_dir), "--out", str(run), "--config", str(tiny_config(tmp_path))]) == 0
+    (run / "config.json").write_text("{truncated")
+    assert cli.main(["train", "--data", str(data_dir), "--out", str(run), "--resume"]) == 1
+    err = capsys.readouterr().err
+    assert "config.json: not valid JSON" in err
