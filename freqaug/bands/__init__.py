@@ -7,7 +7,9 @@ from freqaug.bands.dct import dct2, dct_merge, dct_split, idct2
 from freqaug.bands.dwt import dwt2, dwt_max_level, idwt2, wavedec2, waverec2
 from freqaug.bands.fourier import amplitude_phase, fourier_merge, fourier_split, from_amplitude_phase
 from freqaug.bands.spec import BandSpec, compose, decompose
-from freqaug.bands.stats import BandStats, BandStatsAccumulator, band_stats, denormalize, normalize
+from freqaug.bands.stats import (
+    BandStats, BandStatsAccumulator, band_stats, denormalize, normalize, standardize, unstandardize,
+)
 from freqaug.bands.types import Detail, Split
 
 __all__ = [
@@ -18,6 +20,8 @@ __all__ = [
     "Split",
     "amplitude_phase",
     "band_stats",
+    "standardize",
+    "unstandardize",
     "compose",
     "dct2",
     "dct_merge",

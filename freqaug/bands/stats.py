@@ -13,20 +13,25 @@ from torch import Tensor
 
 from freqaug.bands._checks import check_choice, check_image
 
-__all__ = ["BandStats", "BandStatsAccumulator", "band_stats", "denormalize", "normalize"]
+__all__ = [
+    "BandStats", "BandStatsAccumulator", "band_stats", "denormalize", "normalize", "standardize", "unstandardize",
+]
 
 Method = Literal["std", "robust"]
 MAD_TO_STD = 1.482602218505602  # 1 / Phi^-1(3/4): makes the MAD a std estimate for Gaussians
 _EPS = 1e-8
+_CORRELATION_FLOOR = 1e-3  # eigenvalue floor: keeps the inverse colour transform well conditioned
 
 
 class BandStats(NamedTuple):
-    """Per-channel statistics of one band, each a (C,) float tensor."""
+    """Per-channel statistics of one band, each a (C,) float tensor, and the (C, C) correlation
+    between channels (colour channels of natural images are strongly correlated)."""
 
     mean: Tensor
     std: Tensor
     median: Tensor
     robust_scale: Tensor
+    correlation: Tensor
 
     def center_scale(self, method: Method) -> tuple[Tensor, Tensor]:
         """(centre, scale) used by :func:`normalize` for ``method``; the scale is never below eps."""
@@ -46,6 +51,12 @@ class BandStats(NamedTuple):
             raise ValueError(f"BandStats: missing field(s) {missing}")
         return cls(*(torch.tensor(data[k], dtype=torch.float64) for k in cls._fields))
 
+    def color_transform(self) -> Tensor:
+        """(C, C) symmetric square root of the channel correlation (ZCA): maps decorrelated
+        unit-scale channels to channels with this band's correlation; identity for one channel."""
+        values, vectors = torch.linalg.eigh(self.correlation.to(torch.float64))
+        return (vectors * values.clamp_min(_CORRELATION_FLOOR).sqrt()) @ vectors.T
+
 
 def _channels_flat(band: Tensor) -> Tensor:
     """(N, C, H, W) -> (C, N*H*W) in float64."""
@@ -64,7 +75,19 @@ def band_stats(band: Tensor) -> BandStats:
     check_image(band, "band")
     flat = _channels_flat(band)
     median, robust_scale = _robust(flat)
-    return BandStats(flat.mean(1), flat.std(1, correction=0), median, robust_scale)
+    mean = flat.mean(1)
+    centered = flat - mean[:, None]
+    covariance = centered @ centered.T / flat.shape[1]
+    return BandStats(mean, flat.std(1, correction=0), median, robust_scale, _correlation(covariance))
+
+
+def _correlation(covariance: Tensor) -> Tensor:
+    """Correlation matrix from a covariance matrix; channels without variance get 0 off-diagonal."""
+    std = covariance.diagonal().clamp_min(0).sqrt()
+    denom = std[:, None] * std[None, :]
+    corr = torch.where(denom > 0, covariance / denom.clamp_min(1e-300), torch.zeros_like(covariance))
+    corr.fill_diagonal_(1.0)
+    return corr.clamp(-1, 1)
 
 
 class BandStatsAccumulator:
@@ -85,11 +108,11 @@ class BandStatsAccumulator:
         for name, band in bands.items():
             check_image(band, f"bands[{name!r}]")
             flat = _channels_flat(band)
-            sums = torch.stack([flat.sum(1), (flat * flat).sum(1)])
+            sums = torch.cat([flat.sum(1, keepdim=True), flat @ flat.T], dim=1)  # (C, 1 + C): sums, products
             if name in self._sums:
                 if sums.shape != self._sums[name].shape:
-                    raise ValueError(f"bands[{name!r}]: channel count changed from {self._sums[name].shape[1]} "
-                                     f"to {sums.shape[1]} between batches")
+                    raise ValueError(f"bands[{name!r}]: channel count changed from {self._sums[name].shape[0]} "
+                                     f"to {sums.shape[0]} between batches")
                 self._sums[name] += sums
             else:
                 self._sums[name], self._samples[name], self._count[name] = sums, [], 0
@@ -104,17 +127,35 @@ class BandStatsAccumulator:
         out = {}
         for name, sums in self._sums.items():
             n = self._count[name]
-            mean = sums[0] / n
-            var = (sums[1] / n - mean * mean).clamp_min(0)
+            mean = sums[:, 0] / n
+            covariance = sums[:, 1:] / n - mean[:, None] * mean[None, :]
+            var = covariance.diagonal().clamp_min(0)
             sample = torch.cat(self._samples[name], dim=1)
             if sample.shape[1] > self.sample_size:
                 sample = sample[:, :: -(-sample.shape[1] // self.sample_size)]
             median, robust_scale = _robust(sample)
-            out[name] = BandStats(mean.cpu(), var.sqrt().cpu(), median, robust_scale)
+            out[name] = BandStats(mean.cpu(), var.sqrt().cpu(), median, robust_scale, _correlation(covariance).cpu())
         return out
 
 
-def _apply(bands: Mapping[str, Tensor], stats: Mapping[str, BandStats], method: Method, inverse: bool):
+def standardize(band: Tensor, center: Tensor, scale: Tensor, color: Tensor | None = None) -> Tensor:
+    """(band - centre) / scale per channel, then decorrelated by ``color`` (C, C) when given:
+    maps a band to the unit space its generator works in."""
+    v = (band - center.to(band).view(1, -1, 1, 1)) / scale.to(band).view(1, -1, 1, 1)
+    if color is None:
+        return v
+    return torch.einsum("ij,njhw->nihw", torch.linalg.inv(color.to(torch.float64)).to(band), v)
+
+
+def unstandardize(u: Tensor, center: Tensor, scale: Tensor, color: Tensor | None = None) -> Tensor:
+    """Inverse of :func:`standardize`."""
+    if color is not None:
+        u = torch.einsum("ij,njhw->nihw", color.to(u), u)
+    return u * scale.to(u).view(1, -1, 1, 1) + center.to(u).view(1, -1, 1, 1)
+
+
+def _apply(bands: Mapping[str, Tensor], stats: Mapping[str, BandStats], method: Method, inverse: bool,
+           decorrelate: bool) -> dict[str, Tensor]:
     out = {}
     for name, band in bands.items():
         if name not in stats:
@@ -124,21 +165,23 @@ def _apply(bands: Mapping[str, Tensor], stats: Mapping[str, BandStats], method: 
             raise ValueError(
                 f"stats[{name!r}]: has {center.numel()} channel(s), band has {band.shape[1]}"
             )
-        center = center.to(band.device, band.dtype).view(1, -1, 1, 1)
-        scale = scale.to(band.device, band.dtype).view(1, -1, 1, 1)
-        out[name] = band * scale + center if inverse else (band - center) / scale
+        color = stats[name].color_transform() if decorrelate else None
+        out[name] = (unstandardize if inverse else standardize)(band, center, scale, color)
     return out
 
 
 def normalize(
-    bands: Mapping[str, Tensor], stats: Mapping[str, BandStats], *, method: Method = "robust"
+    bands: Mapping[str, Tensor], stats: Mapping[str, BandStats], *, method: Method = "robust",
+    decorrelate: bool = False,
 ) -> dict[str, Tensor]:
-    """Map each band to zero centre and unit scale with its per-channel statistics."""
-    return _apply(bands, stats, method, inverse=False)
+    """Map each band to zero centre and unit scale with its per-channel statistics; with
+    ``decorrelate`` the channels are also decorrelated (ZCA on the channel correlation)."""
+    return _apply(bands, stats, method, inverse=False, decorrelate=decorrelate)
 
 
 def denormalize(
-    bands: Mapping[str, Tensor], stats: Mapping[str, BandStats], *, method: Method = "robust"
+    bands: Mapping[str, Tensor], stats: Mapping[str, BandStats], *, method: Method = "robust",
+    decorrelate: bool = False,
 ) -> dict[str, Tensor]:
     """Inverse of :func:`normalize`."""
-    return _apply(bands, stats, method, inverse=True)
+    return _apply(bands, stats, method, inverse=True, decorrelate=decorrelate)

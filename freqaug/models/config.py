@@ -56,6 +56,8 @@ class FreqGANConfig:
     alpha: str = "scalar"
     alpha_init: float = 0.5
     noise_seed: int = 0
+    band_norm: str = "robust"
+    decorrelate_colors: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.spec, BandSpec):
@@ -79,6 +81,10 @@ class FreqGANConfig:
         cascade = {k: tuple(v) for k, v in dict(self.cascade).items()}
         object.__setattr__(self, "cascade", cascade)
         cascade_order(self.spec.band_names, cascade)  # raises for unknown bands and cycles
+        if self.band_norm not in ("robust", "std"):
+            raise ValueError(f"FreqGANConfig.band_norm: expected 'robust' or 'std', got {self.band_norm!r}")
+        if not isinstance(self.decorrelate_colors, bool):
+            raise ValueError(f"FreqGANConfig.decorrelate_colors: expected true or false, got {self.decorrelate_colors!r}")
         if self.alpha not in ("scalar", "channel"):
             raise ValueError(f"FreqGANConfig.alpha: expected 'scalar' or 'channel', got {self.alpha!r}")
         if isinstance(self.alpha_init, bool) or not isinstance(self.alpha_init, (int, float)) or not (

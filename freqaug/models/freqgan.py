@@ -11,7 +11,7 @@ from typing import Mapping, NamedTuple
 import torch
 from torch import Tensor, nn
 
-from freqaug.bands import BandStats, compose
+from freqaug.bands import BandStats, compose, standardize, unstandardize
 from freqaug.models.blend import AlphaBlend
 from freqaug.models.config import BASELINE, FreqGANConfig, cascade_order
 from freqaug.models.discriminator import ConvDiscriminator
@@ -55,6 +55,7 @@ class FreqGAN(nn.Module):
         self.blend = AlphaBlend(channels, per_channel=config.alpha == "channel", init=config.alpha_init)
         self.register_buffer("band_center", torch.zeros(len(self.band_names), channels))
         self.register_buffer("band_scale", torch.ones(len(self.band_names), channels))
+        self.register_buffer("band_color", torch.eye(channels).repeat(len(self.band_names), 1, 1))
 
     def sources(self, name: str) -> tuple[str, ...]:
         """The bands whose outputs generator ``name`` takes as input."""
@@ -62,24 +63,27 @@ class FreqGAN(nn.Module):
 
     # ---- band normalisation ------------------------------------------------------------------
 
-    def set_band_stats(self, stats: Mapping[str, BandStats], *, method: str = "robust") -> None:
-        """Store the training set's per-band centre and scale; generators work in that unit space."""
+    def set_band_stats(self, stats: Mapping[str, BandStats]) -> None:
+        """Store the training set's per-band centre, scale (``config.band_norm``) and, with
+        ``config.decorrelate_colors``, colour transform; generators work in that unit space."""
         for i, name in enumerate(self.band_names):
             if name not in stats:
                 raise ValueError(f"stats: no statistics for band {name!r}; have {sorted(stats)}")
-            center, scale = stats[name].center_scale(method)
+            center, scale = stats[name].center_scale(self.config.band_norm)
             self.band_center[i].copy_(center.to(self.band_center))
             self.band_scale[i].copy_(scale.to(self.band_scale))
+            if self.config.decorrelate_colors:
+                self.band_color[i].copy_(stats[name].color_transform().to(self.band_color))
 
     def normalize_band(self, name: str, band: Tensor) -> Tensor:
         """Band (decompose space) -> the generator's unit space."""
         i = self.band_names.index(name)
-        return (band - self.band_center[i].view(1, -1, 1, 1)) / self.band_scale[i].view(1, -1, 1, 1)
+        return standardize(band, self.band_center[i], self.band_scale[i], self.band_color[i])
 
     def denormalize_band(self, name: str, band: Tensor) -> Tensor:
         """Inverse of :meth:`normalize_band`."""
         i = self.band_names.index(name)
-        return band * self.band_scale[i].view(1, -1, 1, 1) + self.band_center[i].view(1, -1, 1, 1)
+        return unstandardize(band, self.band_center[i], self.band_scale[i], self.band_color[i])
 
     # ---- generation --------------------------------------------------------------------------
 
@@ -101,12 +105,16 @@ class FreqGAN(nn.Module):
             out[name] = self.generate_band(name, noises[name], out)
         return {name: out[name] for name in self.band_names}
 
+    def synthesize(self, noises: Mapping[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
+        """The band image (claim 1): every band generated, denormalised and merged by the inverse transform."""
+        normalized = self.generate_bands(noises)
+        bands = {name: self.denormalize_band(name, band) for name, band in normalized.items()}
+        return compose(bands, self.config.spec, size=self.config.image_size), bands
+
     def forward(self, z: Tensor) -> FreqGANOutput:
         """Target vectors z (N, z_dim) -> blended image, band image, baseline image and bands."""
         noises = self.noise(z)
-        normalized = self.generate_bands(noises)
-        bands = {name: self.denormalize_band(name, band) for name, band in normalized.items()}
-        band_image = compose(bands, self.config.spec, size=self.config.image_size)
+        band_image, bands = self.synthesize(noises)
         baseline = self.baseline(noises[BASELINE])
         return FreqGANOutput(self.blend(band_image, baseline), band_image, baseline, bands)
 

@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from freqaug.bands import BandStatsAccumulator, decompose
 from freqaug.models import FreqGAN, FreqGANConfig, build_discriminators
+from freqaug.models.config import BASELINE
 from freqaug.train.diffaugment import POLICIES, diff_augment
 from freqaug.train.losses import d_hinge_loss, d_logistic_loss, g_hinge_loss, g_nonsaturating_loss, r1_penalty
 
@@ -225,7 +226,15 @@ class Trainer:
         """One D and one G update of the full image: baseline generator and alpha (claim 7)."""
         model = self.model
         requires_grad(model.generators, self.config.finetune_bands)
-        record = self._image_gan_step("stage2", lambda n: model(model.sample_z(n, generator=self.rng)).image, real)
+        if self.config.finetune_bands:
+            record = self._image_gan_step("stage2", lambda n: model(model.sample_z(n, generator=self.rng)).image, real)
+        else:  # frozen band generators: one band image (no graph) serves both the D and the G update
+            noises = model.noise(model.sample_z(self.config.batch_size if real is None else real.shape[0],
+                                                generator=self.rng))
+            with torch.no_grad():
+                band_image, _ = model.synthesize(noises)
+            generate = lambda n: model.blend(band_image, model.baseline(noises[BASELINE]))  # noqa: E731
+            record = self._image_gan_step("stage2", generate, real)
         requires_grad(model.generators, True)
         return record | {"alpha": model.blend.alpha.mean().item()}
 

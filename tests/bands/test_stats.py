@@ -57,6 +57,35 @@ def test_accumulator_matches_one_shot_stats():
         torch.testing.assert_close(streamed[name].std, whole[name].std)
         torch.testing.assert_close(streamed[name].median, whole[name].median)
         torch.testing.assert_close(streamed[name].robust_scale, whole[name].robust_scale)
+        torch.testing.assert_close(streamed[name].correlation, whole[name].correlation)
+
+
+def test_correlation_matches_numpy_and_is_safe_for_constant_channels():
+    gen = torch.Generator().manual_seed(6)
+    base = torch.randn(4, 1, 16, 16, dtype=torch.float64, generator=gen)
+    band = torch.cat([base, 0.5 * base + 0.1 * torch.randn(4, 1, 16, 16, dtype=torch.float64, generator=gen),
+                      torch.full_like(base, 3.0)], dim=1)
+    corr = band_stats(band).correlation
+    ref = np.corrcoef(band.transpose(0, 1).reshape(3, -1)[:2].numpy())
+    np.testing.assert_allclose(corr[:2, :2].numpy(), ref, rtol=1e-10)
+    assert corr[2, 2] == 1 and corr[2, :2].abs().max() == 0  # a constant channel is uncorrelated, not NaN
+
+
+@pytest.mark.parametrize("method", ["std", "robust"])
+def test_decorrelated_normalize_whitens_colours_and_round_trips(method):
+    gen = torch.Generator().manual_seed(7)
+    gray = torch.randn(6, 1, 32, 32, dtype=torch.float64, generator=gen)
+    images = gray + 0.2 * torch.randn(6, 3, 32, 32, dtype=torch.float64, generator=gen)  # correlated RGB
+    bands = decompose(images, BandSpec(wavelet="haar", levels=1))
+    stats = {name: band_stats(b) for name, b in bands.items()}
+    assert stats["LL1"].correlation[0, 1] > 0.9
+    normed = normalize(bands, stats, method=method, decorrelate=True)
+    for name, band in normed.items():
+        off_diagonal = band_stats(band).correlation - torch.eye(3, dtype=torch.float64)
+        assert off_diagonal.abs().max() < 0.05, name
+    back = denormalize(normed, stats, method=method, decorrelate=True)
+    for name in bands:
+        torch.testing.assert_close(back[name], bands[name])
 
 
 def test_accumulator_subsamples_large_data_but_stays_close():

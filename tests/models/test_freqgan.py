@@ -1,5 +1,6 @@
 """Patent-coverage tests of the model layer: orthogonal noise, one generator per band, cascade,
 synthesis through bands.compose, and the learned alpha blend."""
+import dataclasses
 import json
 
 import pytest
@@ -119,7 +120,7 @@ def test_cascade_output_depends_on_its_sources():
 
 def test_band_statistics_are_model_state_and_denormalise_outputs():
     spec = SPECS["dwt"]
-    model = FreqGAN(small_config(spec))
+    model = FreqGAN(dataclasses.replace(small_config(spec), decorrelate_colors=False))
     images = torch.rand(6, 3, 24, 32) * 2 - 1
     stats = {name: band_stats(b) for name, b in decompose(images, spec).items()}
     model.set_band_stats(stats)
@@ -131,6 +132,25 @@ def test_band_statistics_are_model_state_and_denormalise_outputs():
     expected = stats["HH1"].robust_scale.float().view(1, 3, 1, 1) + stats["HH1"].median.float().view(1, 3, 1, 1)
     torch.testing.assert_close(model.denormalize_band("HH1", unit), expected.expand_as(unit))
     torch.testing.assert_close(model.normalize_band("HH1", model.denormalize_band("HH1", unit)), unit)
+
+
+def test_decorrelated_colours_are_model_state_and_round_trip():
+    spec = SPECS["dwt"]
+    model = FreqGAN(small_config(spec))
+    gray = torch.rand(6, 1, 24, 32)
+    images = (gray + 0.1 * torch.rand(6, 3, 24, 32)) * 2 - 1  # strongly correlated colour channels
+    stats = {name: band_stats(b) for name, b in decompose(images, spec).items()}
+    model.set_band_stats(stats)
+    i = model.band_names.index("LL2")
+    assert "band_color" in model.state_dict()
+    torch.testing.assert_close(model.band_color[i], stats["LL2"].color_transform().float())
+    assert model.band_color[i][0, 1] > 0.3  # not the identity
+    unit = torch.randn(2, 3, 6, 8)
+    torch.testing.assert_close(model.normalize_band("LL2", model.denormalize_band("LL2", unit)), unit,
+                               atol=1e-4, rtol=1e-4)
+    # independent unit noise in the generator's space becomes correlated (mostly luminance) colour
+    out = model.denormalize_band("LL2", torch.randn(64, 3, 6, 8, generator=torch.Generator().manual_seed(1)))
+    assert band_stats(out).correlation[0, 1] > 0.8
 
 
 def test_alpha_is_learned_and_stays_in_unit_interval():
