@@ -10,6 +10,7 @@ DiffAugment for small data sets.
 from __future__ import annotations
 
 import copy
+import functools
 import dataclasses
 import json
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ class TrainConfig:
     image_augment: tuple[str, ...] = ("color", "translation", "cutout")
     cascade_inputs: str = "real"
     finetune_bands: bool = False
+    amp: str = "off"  # "bf16": forward passes under bfloat16 autocast (CUDA, or CPU with bf16 support)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -54,6 +56,8 @@ class TrainConfig:
         object.__setattr__(self, "image_augment", tuple(self.image_augment))
         if self.loss not in ("logistic", "hinge"):
             raise ValueError(f"TrainConfig.loss: expected 'logistic' or 'hinge', got {self.loss!r}")
+        if self.amp not in ("off", "bf16"):
+            raise ValueError(f"TrainConfig.amp: expected 'off' or 'bf16', got {self.amp!r}")
         if self.cascade_inputs not in ("real", "generated"):
             raise ValueError(f"TrainConfig.cascade_inputs: expected 'real' or 'generated', got {self.cascade_inputs!r}")
         for key in ("band_augment", "image_augment"):
@@ -104,6 +108,18 @@ def ema_update(ema: nn.Module, model: nn.Module, beta: float) -> None:
         e.lerp_(m.detach(), 1 - beta)
     for e, m in zip(ema.buffers(), model.buffers()):
         e.copy_(m)
+
+
+def _mixed_precision(step):
+    """Run a step function's forward passes under bfloat16 autocast when ``config.amp == "bf16"``
+    (no loss scaling needed: bf16 has float32's range); weights and optimiser state stay float32."""
+
+    @functools.wraps(step)
+    def wrapped(self: Trainer, *args, **kwargs):
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.amp == "bf16"):
+            return step(self, *args, **kwargs)
+
+    return wrapped
 
 
 class Trainer:
@@ -172,6 +188,7 @@ class Trainer:
 
     # ---- stage 1 -------------------------------------------------------------------------
 
+    @_mixed_precision
     def stage1_step(self, real: Tensor | None = None) -> dict[str, float]:
         """One D and one G update of every band GAN on its own band of a real batch."""
         real = self.sample_batch() if real is None else real
@@ -242,6 +259,7 @@ class Trainer:
         """One D and one G update of the baseline generator alone on full images (the control)."""
         return self._image_gan_step("single", lambda n: self.model.baseline(self._noise(n)), real)
 
+    @_mixed_precision
     def _image_gan_step(self, stage: str, generate, real: Tensor | None) -> dict[str, float]:
         """D then G update with ``generate(n)`` images against the image discriminator."""
         real = self.sample_batch() if real is None else real
@@ -267,7 +285,8 @@ class Trainer:
         """Backward, average gradients over ranks (synchronous data parallel, as DDP does), step."""
         opt = self.opt[name]
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        with torch.autocast(self.device.type, enabled=False):
+            loss.backward()
         if self.world_size > 1:
             for group in opt.param_groups:
                 for p in group["params"]:

@@ -1,5 +1,7 @@
 """Two-stage training end to end on tiny drawn scenes: every band kind trains, alpha moves,
 EMA follows, losses and augmentation behave."""
+import math
+
 import pytest
 import torch
 
@@ -173,3 +175,17 @@ def test_single_gan_control_trains_the_baseline_alone(images):
     assert [r["stage"] for r in records] == ["single"] * 3  # the same step budget as both stages
     assert torch.equal(bands, _params(trainer.model.generators)) and torch.equal(alpha, _params(trainer.model.blend))
     assert not torch.equal(baseline, _params(trainer.model.baseline))
+
+
+def test_bf16_autocast_trains_both_stages_with_float32_weights(images):
+    trainer = make_trainer(images, amp="bf16")
+    before = _params(trainer.model)
+    records = trainer.fit(2, 2, progress=False)
+    assert all(math.isfinite(v) for r in records for v in r.values() if isinstance(v, float))
+    assert all(p.dtype == torch.float32 for p in trainer.model.parameters())
+    assert not torch.equal(before, _params(trainer.model))
+
+
+def test_amp_setting_is_validated():
+    with pytest.raises(ValueError, match="TrainConfig.amp: expected 'off' or 'bf16', got 'fp8'"):
+        TrainConfig(amp="fp8")
