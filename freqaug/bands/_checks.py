@@ -52,6 +52,13 @@ def check_positive_int(value: object, name: str) -> int:
     return value
 
 
+def check_int(value: object, name: str, minimum: int) -> int:
+    """Return ``value`` if it is an int >= ``minimum`` (not a bool), else raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name}: expected an int >= {minimum}, got {value!r}")
+    return value
+
+
 def check_window(cutoff: float, shape: str, transition: float) -> tuple[float, str, float]:
     """Validate the low-pass window of a DCT or Fourier split: (cutoff, shape, transition)."""
     cutoff = check_cutoff(cutoff)
