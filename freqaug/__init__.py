@@ -6,5 +6,16 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations checks 
 __version__ = "0.1.0"
 
 from freqaug.bands import BandSpec, compose, decompose  # noqa: E402
+from freqaug.bundle import Bundle, BundleError, export_run, load_bundle, save_bundle  # noqa: E402
 
-__all__ = ["BandSpec", "__version__", "compose", "decompose"]
+__all__ = [
+    "BandSpec",
+    "Bundle",
+    "BundleError",
+    "__version__",
+    "compose",
+    "decompose",
+    "export_run",
+    "load_bundle",
+    "save_bundle",
+]

@@ -53,7 +53,18 @@ def _train(args: argparse.Namespace) -> int:
         if dist.is_initialized():
             dist.destroy_process_group()
     print(f"trained to {trainer.step}; run folder {args.out}/ (checkpoint.safetensors, log.jsonl, samples/)")
+    _export_after_training(args, trainer)
     return 0
+
+
+def _export_after_training(args: argparse.Namespace, trainer) -> None:
+    """Rank 0 of a band-GAN run writes RUN_DIR/bundle.safetensors (the single-GAN control has no bundle)."""
+    if trainer.single or trainer.rank != 0:
+        return
+    from freqaug.bundle import BUNDLE_NAME, export_run
+
+    path = export_run(args.out, args.out / BUNDLE_NAME, data=args.data)
+    print(f"exported the EMA generator to {path} (freqaug inspect / generate / expand read it)")
 
 
 def _init_distributed(device: str) -> str:
@@ -83,6 +94,121 @@ def _saved_size(run_dir: Path) -> tuple[int, int]:
     return RunConfig.from_file(config).model.image_size
 
 
+# ---- bundles: export, inspect, generate, expand ---------------------------------------------------
+
+def _export(args: argparse.Namespace) -> int:
+    from freqaug.bundle import export_run
+
+    path = export_run(args.run_dir, args.out_bundle, data=args.data)
+    print(f"exported {args.run_dir} -> {path} ({path.stat().st_size:,} bytes)")
+    return 0
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    import json
+
+    from freqaug.bundle import load_bundle
+    from freqaug.bundle.summary import describe_bundle
+
+    bundle = load_bundle(args.bundle)
+    print(json.dumps(bundle.manifest, indent=2, sort_keys=True) if args.json else describe_bundle(bundle))
+    return 0
+
+
+def _load_for_writing(path: Path, device: str):
+    """The bundle on ``device``, after checking that the device exists."""
+    import torch
+
+    from freqaug.bundle import load_bundle
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"--device {device}: no CUDA device is available here; use --device cpu")
+    return load_bundle(path, device=device)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from freqaug.bundle.offline import generate_to_folder
+
+    bundle = _load_for_writing(args.bundle, args.device)
+    report = generate_to_folder(bundle, args.out, n=args.n, seed=args.seed, batch_size=args.batch_size,
+                                fmt=args.format, with_bands=args.with_bands)
+    print(f"{args.out}/: {report.total} images ({report.written} written in {report.seconds:.1f} s, "
+          f"{report.images_per_second:.1f} images/s; {report.reused} kept from an earlier run); index {args.out}/index.jsonl")
+    return 0
+
+
+def _expand(args: argparse.Namespace) -> int:
+    from freqaug.bundle.expand import expand_dataset
+
+    bundle = _load_for_writing(args.bundle, args.device)
+    report = expand_dataset(args.data, bundle, args.out, ratio=args.ratio, seed=args.seed, link=not args.copy,
+                            batch_size=args.batch_size)
+    print(f"{args.out}/: {report.real} real images ({report.linked} files linked, {report.copied} copied) + "
+          f"{report.synthetic.total} synthetic ({report.synthetic.written} written, {report.synthetic.reused} kept); "
+          f"manifest {report.manifest}")
+    return 0
+
+
+def _count(minimum: int):
+    """An argparse type: an integer >= ``minimum`` (a usage error otherwise)."""
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
+        return value
+
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
+
+
+def _ratio(text: str) -> float:
+    """An argparse type: a finite number >= 0."""
+    value = float(text)
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return value
+
+
+def _add_bundle_commands(sub) -> None:
+    """The export, inspect, generate and expand sub-commands."""
+    export = sub.add_parser("export", help="write the EMA generator of a training run as a bundle file")
+    export.add_argument("run_dir", type=Path, help="run folder of freqaug train (config.json, checkpoint.safetensors)")
+    export.add_argument("out_bundle", type=Path, help="bundle file to write, e.g. camvid.safetensors")
+    export.add_argument("--data", type=Path, default=None, help="the training data folder, summarised in the provenance")
+    export.set_defaults(func=_export)
+
+    inspect = sub.add_parser("inspect", help="check a bundle and summarise its manifest")
+    inspect.add_argument("bundle", type=Path, help="bundle file (.safetensors)")
+    inspect.add_argument("--json", action="store_true", help="print the whole manifest as JSON")
+    inspect.set_defaults(func=_inspect)
+
+    generate = sub.add_parser("generate", help="write N generated images to a folder (resumable after a crash)")
+    generate.add_argument("bundle", type=Path, help="bundle file (.safetensors)")
+    generate.add_argument("--n", type=_count(0), required=True, help="number of images: files 000000 .. N-1")
+    _add_generation_options(generate)
+    generate.add_argument("--with-bands", action="store_true", help="also write a band grid per batch to OUT/bands/")
+    generate.add_argument("--format", choices=("png", "jpg"), default="png", help="image file format (default png)")
+    generate.set_defaults(func=_generate)
+
+    expand = sub.add_parser("expand", help="copy a training set (images/, labels/) and add synthetic images")
+    expand.add_argument("--data", type=Path, required=True, help="CamVid-layout folder with images/ (and labels/)")
+    expand.add_argument("--bundle", type=Path, required=True, help="bundle file (.safetensors)")
+    expand.add_argument("--ratio", type=_ratio, required=True, help="synthetic images per real image (e.g. 0.5)")
+    how = expand.add_mutually_exclusive_group()
+    how.add_argument("--link", action="store_true", help="hard-link the real files (the default; copies if impossible)")
+    how.add_argument("--copy", action="store_true", help="copy the real files")
+    _add_generation_options(expand)
+    expand.set_defaults(func=_expand)
+
+
+def _add_generation_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by generate and expand: output folder, seed, batch size, device."""
+    parser.add_argument("--out", type=Path, required=True, help="output folder (new or empty, or an earlier run's)")
+    parser.add_argument("--seed", type=_count(0), default=0, help="seed of the target vectors (default 0)")
+    parser.add_argument("--batch-size", type=_count(1), default=64, help="images per generator call (default 64)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="freqaug", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -109,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--skip-bad", action="store_true",
                        help="leave unreadable or corrupt image files out (with a warning and a count) instead of stopping")
     train.set_defaults(func=_train)
+    _add_bundle_commands(sub)
     return parser
 
 
@@ -120,9 +247,13 @@ def main(argv: list[str] | None = None) -> int:
     keep_freed_memory()  # an application may tune its allocator: fewer page faults, steadier speed
     try:
         return args.func(args)
-    except (ValueError, TypeError, FileNotFoundError) as err:
+    except (ValueError, TypeError, OSError) as err:
         print(f"freqaug {args.command}: error: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"freqaug {args.command}: interrupted; what was written is kept, rerun the command to resume",
+              file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -1,0 +1,140 @@
+"""``freqaug expand``: an expanded copy of a CamVid-layout training set, real files plus synthetic ones.
+
+``out/images`` and ``out/labels`` hold the real files (hard links where possible, else copies)
+and ``out/images/synthetic_{k:06d}.png``, written by the same resumable engine as ``freqaug
+generate`` (index ``out/synthetic.jsonl``, parameters ``out/expand.json``). ``out/manifest.json``
+lists every file with its source (real | synthetic) and label (null for synthetic images: an
+unconditional bundle draws no label maps).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from freqaug._files import TEMP_SUFFIX, temp_path, write_atomic
+from freqaug.bundle.core import Bundle
+from freqaug.bundle.export import data_summary
+from freqaug.bundle.offline import GenerateReport, OutputFolder, Target, bundle_identity
+from freqaug.data import DataError, SegmentationFolder, read_image
+
+__all__ = ["ExpandReport", "SYNTHETIC_PREFIX", "expand_dataset"]
+
+SYNTHETIC_PREFIX = "synthetic_"
+MANIFEST_FORMAT = "freqaug-expand"
+UNCONDITIONAL_NOTE = (
+    "unconditional bundle: synthetic images have no label maps (label null); use them where labels are not "
+    "needed (e.g. self-supervised or image-level training) or mask them out of segmentation losses"
+)
+
+
+@dataclass(frozen=True)
+class ExpandReport:
+    """What one expand run did."""
+
+    out: Path
+    real: int
+    linked: int
+    copied: int
+    synthetic: GenerateReport
+    manifest: Path
+
+
+def _check_ratio(ratio: float) -> float:
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not math.isfinite(ratio) or ratio < 0:
+        raise ValueError(f"ratio: expected a finite number >= 0 (synthetic images per real image), got {ratio!r}")
+    return float(ratio)
+
+
+def _check_data(dataset: SegmentationFolder, bundle: Bundle) -> None:
+    """No real file name looks synthetic, and every real image has the bundle's size."""
+    clash = [p.name for p in dataset.image_paths if p.name.startswith(SYNTHETIC_PREFIX)]
+    if clash:
+        raise DataError(f"{dataset.root / 'images' / clash[0]}: real image names must not start with {SYNTHETIC_PREFIX!r}")
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        sizes = list(pool.map(lambda p: read_image(p).shape[:2], dataset.image_paths))
+    for path, size in zip(dataset.image_paths, sizes):
+        if tuple(size) != tuple(bundle.image_size):
+            (h, w), (bh, bw) = size, bundle.image_size
+            raise DataError(
+                f"{path}: image is {h}x{w} (HxW) but the bundle {bundle.path} generates {bh}x{bw}; expand needs "
+                "data at the bundle's size (resize the data or use a bundle trained at that size)"
+            )
+
+
+def _same_content(src: Path, dst: Path) -> bool:
+    """``dst`` is ``src`` (a hard link) or a complete copy of it."""
+    if not dst.is_file():
+        return False
+    if os.path.samefile(src, dst):
+        return True
+    return src.stat().st_size == dst.stat().st_size and src.read_bytes() == dst.read_bytes()
+
+
+def _place(src: Path, dst: Path, link: bool) -> str:
+    """Hard-link (falling back to a copy) or copy ``src`` to ``dst`` atomically: "kept", "linked" or "copied"."""
+    if _same_content(src, dst):
+        return "kept"
+    if link:
+        tmp = temp_path(dst)
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(src, tmp)
+            os.replace(tmp, dst)
+            return "linked"
+        except OSError:  # another file system, or links not allowed: copy instead
+            tmp.unlink(missing_ok=True)
+    write_atomic(dst, src.read_bytes())
+    return "copied"
+
+
+def _place_real(dataset: SegmentationFolder, out: Path, link: bool) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Real images (and labels) into ``out``; their manifest entries and counts of kept/linked/copied files."""
+    counts = {"kept": 0, "linked": 0, "copied": 0}
+    entries = []
+    labels = dataset.label_paths or [None] * len(dataset)
+    if dataset.label_paths:
+        (out / "labels").mkdir(parents=True, exist_ok=True)
+        for stray in (out / "labels").glob(f".*{TEMP_SUFFIX}"):
+            stray.unlink(missing_ok=True)
+    for image, label in zip(dataset.image_paths, labels):
+        counts[_place(image, out / "images" / image.name, link)] += 1
+        if label is not None:
+            counts[_place(label, out / "labels" / label.name, link)] += 1
+        entries.append({"image": f"images/{image.name}", "label": f"labels/{label.name}" if label else None,
+                        "source": "real"})
+    return entries, counts
+
+
+def expand_dataset(
+    data: str | os.PathLike[str], bundle: Bundle, out: str | os.PathLike[str], *, ratio: float, seed: int = 0,
+    link: bool = True, batch_size: int = 64, progress: bool = True,
+) -> ExpandReport:
+    """Write ``out`` = the real files of ``data`` + round(ratio * n_real) synthetic images, with a manifest."""
+    data, out = Path(data), Path(out)
+    ratio = _check_ratio(ratio)
+    dataset = SegmentationFolder(data, labels=None)
+    _check_data(dataset, bundle)
+    n_synthetic = round(ratio * len(dataset))
+    summary = data_summary(data)
+    target = Target(out / "images", out / "synthetic.jsonl", out / "expand.json", SYNTHETIC_PREFIX, "png")
+    identity = bundle_identity(bundle, seed, "png") | {"data_names_sha256": summary["names_sha256"]}
+    with OutputFolder(target, identity) as folder:
+        real_entries, counts = _place_real(dataset, out, link)
+        synthetic = folder.fill(bundle, n=n_synthetic, seed=seed, batch_size=batch_size, progress=progress)
+        synthetic_entries = [
+            {"image": f"images/{target.name(k)}", "label": None, "source": "synthetic", "seed": seed, "index": k}
+            for k in range(n_synthetic)
+        ]
+        manifest = {
+            "format": MANIFEST_FORMAT, "version": 1, "data": summary, "bundle": str(bundle.path),
+            "bundle_sha256": identity["bundle_sha256"], "seed": seed, "ratio": ratio, "real": len(real_entries),
+            "synthetic": n_synthetic, "synthetic_labels": None, "note": UNCONDITIONAL_NOTE,
+            "files": real_entries + synthetic_entries,
+        }
+        path = write_atomic(out / "manifest.json", (json.dumps(manifest, indent=1) + "\n").encode())
+    return ExpandReport(out, len(real_entries), counts["linked"], counts["copied"], synthetic, path)

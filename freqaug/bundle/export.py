@@ -1,0 +1,85 @@
+"""Export a training run folder (config.json + checkpoint.safetensors) as a bundle: EMA weights only."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from safetensors.torch import safe_open
+
+from freqaug._json import parse_json
+from freqaug.bundle.core import build_model, save_bundle
+from freqaug.bundle.manifest import BundleError
+from freqaug.data import IMAGE_EXTENSIONS
+from freqaug.models import FreqGAN, FreqGANConfig
+
+__all__ = ["BUNDLE_NAME", "data_summary", "export_run"]
+
+BUNDLE_NAME = "bundle.safetensors"  # what `freqaug train` writes into its run folder
+EMA_PREFIX = "ema/"
+
+
+def data_summary(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """Path, number of images and sha256 of the sorted file names of a data folder's images/."""
+    folder = Path(folder)
+    images = folder / "images"
+    names = sorted(p.name for p in images.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS) if images.is_dir() else []
+    return {
+        "path": str(folder.resolve()),
+        "images": len(names),
+        "names_sha256": hashlib.sha256("\n".join(names).encode()).hexdigest(),
+    }
+
+
+def _run_config_sha256(run_dir: Path) -> str:
+    """sha256 of the run's config.json in canonical form (sorted keys, no whitespace)."""
+    path = run_dir / "config.json"
+    if not path.is_file():
+        raise BundleError(f"{path}: run config not found; expected the run folder of `freqaug train`")
+    try:
+        config = parse_json(path.read_text(), str(path))
+    except ValueError as err:
+        raise BundleError(str(err)) from None
+    return hashlib.sha256(json.dumps(config, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _ema_model(checkpoint: Path, meta: dict[str, Any]) -> FreqGAN:
+    """The checkpoint's EMA generator, rebuilt from its model config."""
+    if "single" in meta.get("step", {}):
+        raise BundleError(
+            f"{checkpoint}: a single-GAN control run (--single) has no band GAN to export; bundles hold FreqGANs"
+        )
+    try:
+        model = build_model(FreqGANConfig.from_dict(meta["model_config"]))
+        with safe_open(str(checkpoint), framework="pt", device="cpu") as handle:
+            state = {k[len(EMA_PREFIX):]: handle.get_tensor(k) for k in handle.keys() if k.startswith(EMA_PREFIX)}
+        model.load_state_dict(state, strict=True)
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise BundleError(f"{checkpoint}: cannot rebuild the EMA generator ({err})") from None
+    return model.eval()
+
+
+def export_run(
+    run_dir: str | os.PathLike[str], out_path: str | os.PathLike[str], *, data: str | os.PathLike[str] | None = None
+) -> Path:
+    """Write the EMA generator of the run in ``run_dir`` to the bundle ``out_path`` (atomically).
+
+    ``data``, the training data folder, is summarised in the provenance when given.
+    """
+    from freqaug.train.checkpoint import CHECKPOINT_NAME, CheckpointError, read_checkpoint_meta
+
+    run_dir = Path(run_dir)
+    checkpoint = run_dir / CHECKPOINT_NAME
+    try:
+        meta = read_checkpoint_meta(checkpoint)
+    except CheckpointError as err:
+        raise BundleError(f"{err} (expected the run folder of `freqaug train`)") from None
+    provenance = {
+        "run": str(run_dir.resolve()),
+        "steps": meta.get("step"),
+        "run_config_sha256": _run_config_sha256(run_dir),
+        "data": data_summary(data) if data is not None else None,
+    }
+    return save_bundle(_ema_model(checkpoint, meta), out_path, provenance=provenance)
