@@ -43,6 +43,7 @@ class TrainConfig:
     r1_gamma: float = 1.0
     r1_every: int = 4
     ema_half_life_images: int = 2000
+    ema_rampup: float = 0.1  # half-life at most this fraction of the images seen in the stage (0: off)
     band_augment: tuple[str, ...] = ("translation", "cutout")
     image_augment: tuple[str, ...] = ("color", "translation", "cutout")
     cascade_inputs: str = "real"
@@ -68,6 +69,8 @@ class TrainConfig:
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"TrainConfig.{key}: expected a positive integer, got {value!r}")
+        if not 0 <= self.ema_rampup <= 1:
+            raise ValueError(f"TrainConfig.ema_rampup: expected a number in [0, 1], got {self.ema_rampup!r}")
         for key in ("lr_g", "lr_d", "lr_alpha"):
             if not getattr(self, key) > 0:
                 raise ValueError(f"TrainConfig.{key}: expected a positive learning rate, got {getattr(self, key)!r}")
@@ -233,7 +236,7 @@ class Trainer:
             for n in model.band_names
         )
         self._update("g1", g_loss)
-        self._ema_step()
+        self._ema_step(self.step["stage1"])
         self.step["stage1"] += 1
         return {"d1": d_loss.item(), "g1": g_loss.item()}
 
@@ -277,7 +280,7 @@ class Trainer:
         requires_grad(disc, False)
         g_loss = self._g_loss(disc(self._aug(generate(n), cfg.image_augment)))
         self._update("g2", g_loss)
-        self._ema_step()
+        self._ema_step(self.step[stage])
         self.step[stage] += 1
         return {"d2": d_loss.item(), "g2": g_loss.item()}
 
@@ -295,9 +298,15 @@ class Trainer:
                         p.grad.div_(self.world_size)
         opt.step()
 
-    def _ema_step(self) -> None:
-        beta = 0.5 ** (self.config.batch_size / self.config.ema_half_life_images)
-        ema_update(self.ema, self.model, beta)
+    def _ema_step(self, step: int) -> None:
+        """EMA update; the half-life ramps up with the images seen in the current stage
+        (StyleGAN2-ADA's rampup), so a generator trained from scratch is not averaged with its
+        random initialisation in short runs."""
+        cfg = self.config
+        half_life = cfg.ema_half_life_images
+        if cfg.ema_rampup > 0:
+            half_life = min(half_life, cfg.ema_rampup * (step + 1) * cfg.batch_size)
+        ema_update(self.ema, self.model, 0.5 ** (cfg.batch_size / half_life))
 
     # ---- loop ----------------------------------------------------------------------------
 

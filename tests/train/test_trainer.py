@@ -189,3 +189,16 @@ def test_bf16_autocast_trains_both_stages_with_float32_weights(images):
 def test_amp_setting_is_validated():
     with pytest.raises(ValueError, match="TrainConfig.amp: expected 'off' or 'bf16', got 'fp8'"):
         TrainConfig(amp="fp8")
+
+
+@pytest.mark.parametrize("rampup", [0.0, 0.1])
+def test_ema_rampup_lets_a_fresh_generator_through_early(images, rampup):
+    trainer = make_trainer(images, ema_rampup=rampup, ema_half_life_images=10_000)
+    start = _params(trainer.ema)
+    trainer.stage1_step()
+    gap_to_model = (_params(trainer.ema) - _params(trainer.model)).abs().max().item()
+    moved = (_params(trainer.ema) - start).abs().max().item()
+    if rampup:  # half-life 0.1 * batch: the EMA is (almost) the model after one step
+        assert gap_to_model < 1e-2 * moved
+    else:  # half-life 10k images: the EMA barely leaves its start
+        assert gap_to_model > 100 * moved
