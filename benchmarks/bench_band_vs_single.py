@@ -48,7 +48,7 @@ def generate(trainer: Trainer, n: int, seed: int) -> torch.Tensor:
     """n EMA samples in [0, 1]."""
     ema = trainer.ema
     z = ema.sample_z(n, generator=torch.Generator(trainer.device).manual_seed(seed))
-    images = ema.baseline(ema.noise(z)["baseline"]) if trainer.single else ema(z).image
+    images = ema.baseline_image(ema.noise(z)["baseline"]) if trainer.single else ema(z).image
     return (images.clamp(-1, 1) + 1) / 2
 
 

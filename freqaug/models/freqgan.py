@@ -51,7 +51,8 @@ class FreqGAN(nn.Module):
                 for name in self.band_names
             }
         )
-        self.baseline = ConvGenerator(block, channels, config.image_size, net=config.generator, output="tanh")
+        self.baseline = ConvGenerator(block, channels, config.image_size, net=config.generator)
+        self.register_buffer("image_color", torch.eye(channels))  # colour mix before the baseline's tanh
         self.blend = AlphaBlend(channels, per_channel=config.alpha == "channel", init=config.alpha_init)
         self.register_buffer("band_center", torch.zeros(len(self.band_names), channels))
         self.register_buffer("band_scale", torch.ones(len(self.band_names), channels))
@@ -63,9 +64,12 @@ class FreqGAN(nn.Module):
 
     # ---- band normalisation ------------------------------------------------------------------
 
-    def set_band_stats(self, stats: Mapping[str, BandStats]) -> None:
+    def set_band_stats(self, stats: Mapping[str, BandStats], image: BandStats | None = None) -> None:
         """Store the training set's per-band centre, scale (``config.band_norm``) and, with
-        ``config.decorrelate_colors``, colour transform; generators work in that unit space."""
+        ``config.decorrelate_colors``, colour transform; generators work in that unit space.
+        ``image``: statistics of the full images, whose colour correlation the baseline's output gets."""
+        if self.config.decorrelate_colors and image is not None:
+            self.image_color.copy_(image.color_transform().to(self.image_color))
         for i, name in enumerate(self.band_names):
             if name not in stats:
                 raise ValueError(f"stats: no statistics for band {name!r}; have {sorted(stats)}")
@@ -111,11 +115,16 @@ class FreqGAN(nn.Module):
         bands = {name: self.denormalize_band(name, band) for name, band in normalized.items()}
         return compose(bands, self.config.spec, size=self.config.image_size), bands
 
+    def baseline_image(self, noise: Tensor) -> Tensor:
+        """The baseline generator's image in [-1, 1]: its output channels are mixed with the
+        training images' colour correlation (identity without it) before the tanh."""
+        return torch.tanh(torch.einsum("ij,njhw->nihw", self.image_color.to(noise.dtype), self.baseline(noise)))
+
     def forward(self, z: Tensor) -> FreqGANOutput:
         """Target vectors z (N, z_dim) -> blended image, band image, baseline image and bands."""
         noises = self.noise(z)
         band_image, bands = self.synthesize(noises)
-        baseline = self.baseline(noises[BASELINE])
+        baseline = self.baseline_image(noises[BASELINE])
         return FreqGANOutput(self.blend(band_image, baseline), band_image, baseline, bands)
 
     def sample_z(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:

@@ -178,7 +178,7 @@ def _samples(trainer: Trainer, z: Tensor, path: Path, save) -> None:
 
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
-        save_image(trainer.ema.baseline(trainer.ema.noise(z)["baseline"]) * 0.5 + 0.5, tmp, nrow=8, format="png")
+        save_image(trainer.ema.baseline_image(trainer.ema.noise(z)["baseline"]) * 0.5 + 0.5, tmp, nrow=8, format="png")
         os.replace(tmp, path)
         return
     save(trainer.ema(z), trainer.ema.config.spec, path)

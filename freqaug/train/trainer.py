@@ -21,11 +21,13 @@ import torch.distributed as dist
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from freqaug.bands import BandStatsAccumulator, decompose
+from freqaug.bands import BandStats, BandStatsAccumulator, decompose
 from freqaug.models import FreqGAN, FreqGANConfig, build_discriminators
 from freqaug.models.config import BASELINE
 from freqaug.train.diffaugment import POLICIES, diff_augment
 from freqaug.train.losses import d_hinge_loss, d_logistic_loss, g_hinge_loss, g_nonsaturating_loss, r1_penalty
+
+IMAGE_STATS = "image"  # key of the full images' statistics beside the bands'
 
 __all__ = ["TrainConfig", "Trainer", "ema_update", "requires_grad"]
 
@@ -142,7 +144,7 @@ class Trainer:
         self.images = images.to(self.device)
         torch.manual_seed(config.seed)
         self.model = FreqGAN(model_config).to(self.device)
-        self.model.set_band_stats(self._band_stats(images))
+        self.model.set_band_stats(*self._band_stats(images))
         self.ema = copy.deepcopy(self.model).eval()
         requires_grad(self.ema, False)
         self.discriminators = build_discriminators(self.model).to(self.device)
@@ -169,11 +171,14 @@ class Trainer:
 
     # ---- data ----------------------------------------------------------------------------
 
-    def _band_stats(self, images: Tensor) -> dict:
+    def _band_stats(self, images: Tensor) -> tuple[dict, BandStats]:
+        """Statistics of every band and of the full images over the training set."""
         acc = BandStatsAccumulator()
         for batch in images.split(64):
-            acc.update(decompose(batch.to(self.device), self.model.config.spec))
-        return acc.result()
+            batch = batch.to(self.device)
+            acc.update({**decompose(batch, self.model.config.spec), IMAGE_STATS: batch})
+        stats = acc.result()
+        return stats, stats.pop(IMAGE_STATS)
 
     def sample_batch(self) -> Tensor:
         """A random batch of real images on the device (from the trainer's own generator)."""
@@ -253,14 +258,14 @@ class Trainer:
                                                 generator=self.rng))
             with torch.no_grad():
                 band_image, _ = model.synthesize(noises)
-            generate = lambda n: model.blend(band_image, model.baseline(noises[BASELINE]))  # noqa: E731
+            generate = lambda n: model.blend(band_image, model.baseline_image(noises[BASELINE]))  # noqa: E731
             record = self._image_gan_step("stage2", generate, real)
         requires_grad(model.generators, True)
         return record | {"alpha": model.blend.alpha.mean().item()}
 
     def single_step(self, real: Tensor | None = None) -> dict[str, float]:
         """One D and one G update of the baseline generator alone on full images (the control)."""
-        return self._image_gan_step("single", lambda n: self.model.baseline(self._noise(n)), real)
+        return self._image_gan_step("single", lambda n: self.model.baseline_image(self._noise(n)), real)
 
     @_mixed_precision
     def _image_gan_step(self, stage: str, generate, real: Tensor | None) -> dict[str, float]:

@@ -153,6 +153,20 @@ def test_decorrelated_colours_are_model_state_and_round_trip():
     assert band_stats(out).correlation[0, 1] > 0.8
 
 
+def test_baseline_output_gets_the_images_colour_correlation():
+    model = FreqGAN(small_config(SPECS["dwt"]))
+    gray = torch.rand(6, 1, 24, 32)
+    images = (gray + 0.1 * torch.rand(6, 3, 24, 32)) * 2 - 1
+    noise = model.noise(model.sample_z(16, generator=torch.Generator().manual_seed(2)))["baseline"]
+    with torch.no_grad():
+        before = model.baseline_image(noise)
+        model.set_band_stats({n: band_stats(b) for n, b in decompose(images, SPECS["dwt"]).items()}, band_stats(images))
+        after = model.baseline_image(noise)
+    assert before.abs().max() <= 1 and after.abs().max() <= 1
+    assert band_stats(after).correlation[0, 1] > band_stats(before).correlation[0, 1] + 0.3
+    torch.testing.assert_close(model.state_dict()["image_color"], band_stats(images).color_transform().float())
+
+
 def test_alpha_is_learned_and_stays_in_unit_interval():
     blend = AlphaBlend(3, per_channel=True, init=0.3)
     torch.testing.assert_close(blend.alpha, torch.full((3,), 0.3))
