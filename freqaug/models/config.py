@@ -53,6 +53,7 @@ class FreqGANConfig:
     cascade: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     generator: NetConfig = field(default_factory=NetConfig)
     discriminator: NetConfig = field(default_factory=NetConfig)
+    band_generators: Mapping[str, NetConfig] = field(default_factory=dict)
     alpha: str = "scalar"
     alpha_init: float = 0.5
     noise_seed: int = 0
@@ -78,6 +79,14 @@ class FreqGANConfig:
                 f"FreqGANConfig.z_dim: {self.z_dim} cannot hold {len(self.spec.band_names) + 1} orthogonal "
                 f"blocks of {self.noise_block_dim} (bands + baseline)"
             )
+        overrides = dict(self.band_generators)
+        for band, net in overrides.items():
+            if band not in self.spec.band_names:
+                raise ValueError(f"FreqGANConfig.band_generators: unknown band {band!r}; the spec has "
+                                 f"{list(self.spec.band_names)}")
+            if not isinstance(net, NetConfig):
+                raise TypeError(f"FreqGANConfig.band_generators[{band!r}]: expected a NetConfig, got {net!r}")
+        object.__setattr__(self, "band_generators", overrides)
         cascade = {k: tuple(v) for k, v in dict(self.cascade).items()}
         object.__setattr__(self, "cascade", cascade)
         cascade_order(self.spec.band_names, cascade)  # raises for unknown bands and cycles
@@ -91,6 +100,10 @@ class FreqGANConfig:
             0 < self.alpha_init < 1
         ):
             raise ValueError(f"FreqGANConfig.alpha_init: expected a number in (0, 1), got {self.alpha_init!r}")
+
+    def generator_net(self, band: str) -> NetConfig:
+        """Width and depth of the generator of ``band``."""
+        return self.band_generators.get(band, self.generator)
 
     @property
     def noise_block_dim(self) -> int:
@@ -106,6 +119,7 @@ class FreqGANConfig:
             cascade={k: list(v) for k, v in self.cascade.items()},
             generator=dataclasses.asdict(self.generator),
             discriminator=dataclasses.asdict(self.discriminator),
+            band_generators={k: dataclasses.asdict(v) for k, v in self.band_generators.items()},
         )
         return data
 
@@ -124,6 +138,13 @@ class FreqGANConfig:
         for key in ("generator", "discriminator"):
             if key in data:
                 data[key] = _net_from_dict(data[key], key)
+        if "band_generators" in data:
+            if not isinstance(data["band_generators"], Mapping):
+                raise TypeError(f"FreqGANConfig.band_generators: expected a mapping band -> net, got "
+                                f"{data['band_generators']!r}")
+            data["band_generators"] = {
+                k: _net_from_dict(v, f"band_generators[{k!r}]") for k, v in data["band_generators"].items()
+            }
         if "cascade" in data and not isinstance(data["cascade"], Mapping):
             raise TypeError(f"FreqGANConfig.cascade: expected a mapping band -> [sources], got {data['cascade']!r}")
         return cls(**data)

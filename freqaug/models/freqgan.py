@@ -46,7 +46,7 @@ class FreqGAN(nn.Module):
             {
                 name: ConvGenerator(
                     block, channels, self.band_shapes[name],
-                    cond_channels=channels * len(self.sources(name)), net=config.generator,
+                    cond_channels=channels * len(self.sources(name)), net=config.generator_net(name),
                 )
                 for name in self.band_names
             }

@@ -219,6 +219,18 @@ def test_config_json_round_trip():
     assert FreqGANConfig.from_json(text) == config
 
 
+def test_band_generator_overrides_set_one_generators_width_and_round_trip():
+    wide = NetConfig(base_channels=16, max_channels=32, min_size=4)
+    config = small_config(SPECS["dwt"], band_generators={"LL2": wide})
+    model = FreqGAN(config)
+    assert count_parameters(model.generators["LL2"]) > count_parameters(model.generators["LH2"])
+    assert FreqGANConfig.from_json(config.to_json()) == config
+    with pytest.raises(ValueError, match=r"band_generators: unknown band 'LL9'"):
+        small_config(SPECS["dwt"], band_generators={"LL9": wide})
+    with pytest.raises(ValueError, match=r"band_generators\['LL2'\]: unknown field\(s\) \['depth'\]"):
+        FreqGANConfig.from_dict({"band_generators": {"LL2": {"depth": 3}}})
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
