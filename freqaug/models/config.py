@@ -9,7 +9,7 @@ from typing import Any, Mapping
 from freqaug._json import parse_json
 from freqaug.bands import BandSpec
 
-__all__ = ["FreqGANConfig", "NetConfig", "cascade_order"]
+__all__ = ["FreqGANConfig", "NetConfig", "cascade_order", "coarse_to_fine_cascade"]
 
 BASELINE = "baseline"  # noise block and generator of the conventional (claim 7) generator
 
@@ -41,7 +41,8 @@ class FreqGANConfig:
 
     z_dim: size D of the target vector; each band generator and the baseline generator get an
     orthogonal block of ``block_dim`` (default D // (bands + 1)). cascade: band -> source bands
-    whose generated outputs it takes as extra input (a DAG). alpha: ``"scalar"`` or
+    whose generated outputs it takes as extra input (a DAG); ``"auto"`` (default) resolves to
+    :func:`coarse_to_fine_cascade`, ``"none"`` to independent generators. alpha: ``"scalar"`` or
     ``"channel"`` (one learned alpha per colour channel); alpha_init in (0, 1).
     """
 
@@ -50,7 +51,7 @@ class FreqGANConfig:
     channels: int = 3
     z_dim: int = 128
     block_dim: int | None = None
-    cascade: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    cascade: Mapping[str, tuple[str, ...]] | str = "auto"
     generator: NetConfig = field(default_factory=NetConfig)
     discriminator: NetConfig = field(default_factory=NetConfig)
     band_generators: Mapping[str, NetConfig] = field(default_factory=dict)
@@ -87,6 +88,11 @@ class FreqGANConfig:
             if not isinstance(net, NetConfig):
                 raise TypeError(f"FreqGANConfig.band_generators[{band!r}]: expected a NetConfig, got {net!r}")
         object.__setattr__(self, "band_generators", overrides)
+        if isinstance(self.cascade, str):
+            if self.cascade not in ("auto", "none"):
+                raise ValueError(f"FreqGANConfig.cascade: expected 'auto', 'none' or a mapping band -> [sources], "
+                                 f"got {self.cascade!r}")
+            object.__setattr__(self, "cascade", coarse_to_fine_cascade(self.spec) if self.cascade == "auto" else {})
         cascade = {k: tuple(v) for k, v in dict(self.cascade).items()}
         object.__setattr__(self, "cascade", cascade)
         cascade_order(self.spec.band_names, cascade)  # raises for unknown bands and cycles
@@ -145,7 +151,7 @@ class FreqGANConfig:
             data["band_generators"] = {
                 k: _net_from_dict(v, f"band_generators[{k!r}]") for k, v in data["band_generators"].items()
             }
-        if "cascade" in data and not isinstance(data["cascade"], Mapping):
+        if "cascade" in data and not isinstance(data["cascade"], (Mapping, str)):
             raise TypeError(f"FreqGANConfig.cascade: expected a mapping band -> [sources], got {data['cascade']!r}")
         return cls(**data)
 
@@ -172,6 +178,23 @@ def _check_int(value: Any, name: str, *, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
     return value
+
+
+def coarse_to_fine_cascade(spec: BandSpec) -> dict[str, tuple[str, ...]]:
+    """The default cascade: every detail band is generated given the coarsest approximation and
+    the detail bands one level coarser (DWT), or the high band given the low band (DCT, Fourier),
+    so edges and texture are drawn where the layout has them."""
+    names = spec.band_names
+    if spec.kind != "dwt":
+        return {"high": ("low",)}
+    top = f"LL{spec.levels}"
+    details = {q: tuple(f"{b}{q}" for b in ("LH", "HL", "HH")) for q in range(1, spec.levels + 1)}
+    cascade = {}
+    for q, bands in details.items():
+        sources = (top, *details.get(q + 1, ()))
+        cascade.update({band: sources for band in bands})
+    assert set(cascade) | {top} == set(names)
+    return cascade
 
 
 def cascade_order(names: tuple[str, ...], cascade: Mapping[str, tuple[str, ...]]) -> list[str]:

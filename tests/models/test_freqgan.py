@@ -16,6 +16,7 @@ from freqaug.models import (
     NetConfig,
     OrthogonalNoise,
     build_discriminators,
+    coarse_to_fine_cascade,
     count_parameters,
     orthogonal_matrix,
 )
@@ -95,7 +96,7 @@ def test_one_separate_generator_per_band_and_level():
 
 
 def test_changing_one_noise_block_changes_only_that_band():
-    model = FreqGAN(small_config()).eval()
+    model = FreqGAN(small_config(cascade="none")).eval()
     z = model.sample_z(2, generator=torch.Generator().manual_seed(1))
     delta = torch.randn(2, model.config.noise_block_dim, generator=torch.Generator().manual_seed(2))
     z_moved = z + delta @ model.noise.direction("HL1")
@@ -104,6 +105,24 @@ def test_changing_one_noise_block_changes_only_that_band():
     for name in model.band_names:
         changed = not torch.allclose(before[name], after[name], atol=1e-5)
         assert changed == (name == "HL1"), name
+
+
+@pytest.mark.parametrize(
+    "spec, expected",
+    [
+        (BandSpec(kind="dwt", levels=2), {"LH2": ("LL2",), "HL2": ("LL2",), "HH2": ("LL2",),
+                                          "LH1": ("LL2", "LH2", "HL2", "HH2"), "HL1": ("LL2", "LH2", "HL2", "HH2"),
+                                          "HH1": ("LL2", "LH2", "HL2", "HH2")}),
+        (BandSpec(kind="dwt", levels=1), {"LH1": ("LL1",), "HL1": ("LL1",), "HH1": ("LL1",)}),
+        (BandSpec(kind="dct", cutoff=0.3), {"high": ("low",)}),
+        (BandSpec(kind="fourier", cutoff=0.3), {"high": ("low",)}),
+    ],
+)
+def test_auto_cascade_draws_details_given_the_coarser_bands(spec, expected):
+    config = small_config(spec)  # cascade="auto" is the default
+    assert dict(config.cascade) == expected == coarse_to_fine_cascade(spec)
+    assert FreqGANConfig.from_json(config.to_json()) == config
+    assert small_config(spec, cascade="none").cascade == {}
 
 
 def test_cascade_output_depends_on_its_sources():
@@ -237,6 +256,7 @@ def test_band_generator_overrides_set_one_generators_width_and_round_trip():
         ({"cascade": {"LH1": ["XX9"]}}, r"cascade: unknown band 'XX9'"),
         ({"cascade": {"LH1": ["HL1"], "HL1": ["LH1"]}}, r"cascade: the sources of .* form a cycle"),
         ({"cascade": {"LH1": ["LH1"]}}, r"cascade: band 'LH1' lists itself"),
+        ({"cascade": "full"}, r"FreqGANConfig.cascade: expected 'auto', 'none' or a mapping"),
         ({"alpha": "pixel"}, r"FreqGANConfig.alpha: expected 'scalar' or 'channel'"),
         ({"alpha_init": 1.0}, r"FreqGANConfig.alpha_init: expected a number in \(0, 1\)"),
         ({"block_dim": 20}, r"FreqGANConfig.z_dim: 64 cannot hold 8 orthogonal blocks of 20"),
