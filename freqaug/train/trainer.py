@@ -108,9 +108,11 @@ def requires_grad(module: nn.Module, flag: bool) -> None:
 
 @torch.no_grad()
 def ema_update(ema: nn.Module, model: nn.Module, beta: float) -> None:
-    """ema <- beta * ema + (1 - beta) * model for parameters; buffers are copied."""
+    """ema <- beta * ema + (1 - beta) * model for parameters that require grad (those trained now;
+    frozen ones keep their average, e.g. the band generators during stage 2); buffers are copied."""
     for e, m in zip(ema.parameters(), model.parameters()):
-        e.lerp_(m.detach(), 1 - beta)
+        if m.requires_grad:
+            e.lerp_(m.detach(), 1 - beta)
     for e, m in zip(ema.buffers(), model.buffers()):
         e.copy_(m)
 

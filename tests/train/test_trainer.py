@@ -59,13 +59,16 @@ def test_each_kind_trains_end_to_end(images, spec):
 
 def test_stage2_moves_alpha_and_keeps_band_generators_fixed(images):
     trainer = make_trainer(images, lr_g=0.05)
+    trainer.stage1_step()  # EMA of the band generators now differs from their raw weights
     bands_before = _params(trainer.model.generators)
+    ema_bands_before = _params(trainer.ema.generators)
     alpha_before = trainer.model.blend.alpha.item()
     baseline_before = _params(trainer.model.baseline)
     for _ in range(3):
         record = trainer.stage2_step()
     assert record["alpha"] != alpha_before and 0 < record["alpha"] < 1
     assert torch.equal(bands_before, _params(trainer.model.generators))
+    assert torch.equal(ema_bands_before, _params(trainer.ema.generators))  # frozen: the average is kept
     assert not torch.equal(baseline_before, _params(trainer.model.baseline))
 
 
