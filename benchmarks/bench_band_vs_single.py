@@ -14,18 +14,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from pathlib import Path
 
 import torch
+from torchvision.utils import save_image
 
 from freqaug.data import load_images
 from freqaug.metrics import radial_power_spectrum, spectrum_distance, swd
 from freqaug.models import FreqGANConfig, count_parameters
 from freqaug.runtime import keep_freed_memory
 from freqaug.train import TrainConfig, Trainer
-from freqaug.viz import save_spectrum_plot
+from freqaug.viz import save_sample_grid, save_spectrum_plot
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "camvid" / "128x96"
@@ -80,6 +82,7 @@ def run(args: argparse.Namespace) -> dict:
     model_config = FreqGANConfig(image_size=(96, 128))
     train_images = load_images(args.data / "train", size=model_config.image_size) * 2 - 1
     val = load_images(args.data / "val", size=model_config.image_size)
+    args.out.mkdir(parents=True, exist_ok=True)
     results = {"band": [], "single": []}
     spectra = {"val (real)": radial_power_spectrum(val)}
     for seed in args.seeds:
@@ -95,6 +98,7 @@ def run(args: argparse.Namespace) -> dict:
             gen_input = trainer.model.noise(z)["baseline"] if arm == "single" else z
             entry = {
                 "seed": seed, "steps": steps, "train_seconds": round(seconds, 1),
+                "load_average_1min_after": round(os.getloadavg()[0], 2),
                 "swd": swd(val, fake, levels=4), "spectrum": spectrum_distance(val, fake),
                 "generator_params": count_parameters(gen), "generator_macs_per_sample": macs_per_sample(gen, gen_input),
             }
@@ -103,7 +107,11 @@ def run(args: argparse.Namespace) -> dict:
                   f"spectrum {entry['spectrum']['mean']:.3f}", flush=True)
             if seed == args.seeds[0]:
                 spectra[f"{arm} GAN"] = radial_power_spectrum(fake)
-    args.out.mkdir(parents=True, exist_ok=True)
+                save_image(fake[:16], args.out / f"band_vs_single_samples_{arm}.png", nrow=8)
+                if arm == "band":
+                    save_sample_grid(trainer.ema(trainer.ema.sample_z(8, generator=torch.Generator().manual_seed(seed))),
+                                     model_config.spec, args.out / "band_vs_single_band_grid.png")
+    save_image(val[:16], args.out / "band_vs_single_samples_real.png", nrow=8)
     save_spectrum_plot(spectra, args.out / "band_vs_single_spectra.png",
                        title=f"CamVid val vs generated ({args.minutes:g} min of training each)")
     report = {"minutes_per_arm": args.minutes, "threads": args.threads, "seeds": args.seeds, "results": results}
