@@ -1,0 +1,33 @@
+"""Augmentation front-ends over trained bundles: kernels, sampler, the shared augmenter and adapters.
+
+Layers (see docs/augment.md): pure kernels in :mod:`~freqaug.augment.functional`, the config and
+sampler in :mod:`~freqaug.augment.params`, the one implementation :class:`FreqAugmenter`, and
+thin adapters: :class:`FreqAugBatch` (batched, on the device), :class:`SyntheticMix` /
+:class:`SyntheticBank` (Dataset wrapper), ``freqaug.augment.albu.FreqAug`` (albumentations) and
+``freqaug.augment.tv.FreqAug`` (torchvision v2). The last two import their library only when
+their module is imported.
+"""
+from freqaug.augment.bank import SyntheticBank
+from freqaug.augment.batch import FreqAugBatch
+from freqaug.augment.core import FreqAugmenter
+from freqaug.augment.dataset import SyntheticMix
+from freqaug.augment.functional import (
+    band_mix, blend_images, default_bands, ignore_labels, replace_images, resize_images,
+)
+from freqaug.augment.params import MODES, AugmentConfig, sample_params
+
+__all__ = [
+    "MODES",
+    "AugmentConfig",
+    "FreqAugBatch",
+    "FreqAugmenter",
+    "SyntheticBank",
+    "SyntheticMix",
+    "band_mix",
+    "blend_images",
+    "default_bands",
+    "ignore_labels",
+    "replace_images",
+    "resize_images",
+    "sample_params",
+]

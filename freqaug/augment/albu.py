@@ -1,0 +1,88 @@
+"""FreqAug for albumentations 2.x: an ImageOnlyTransform, so masks, boxes and keypoints pass through.
+
+Importing this module imports albumentations (with its network update check off);
+``freqaug.augment`` does not.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations checks for updates over the network otherwise
+
+from typing import Any, Sequence  # noqa: E402
+
+import albumentations as A  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch.utils.data import get_worker_info  # noqa: E402
+
+from freqaug.augment._convert import numpy_from_batch, numpy_to_batch  # noqa: E402
+from freqaug.augment.core import FreqAugmenter, mix_seeds, refuse_replace  # noqa: E402
+from freqaug.augment.params import AugmentConfig  # noqa: E402
+
+__all__ = ["FreqAug"]
+
+_SEED_LIMIT = 2**63
+
+
+class FreqAug(A.ImageOnlyTransform):
+    """The freqaug augmentation (mode ``bands`` or ``blend``) as an albumentations transform.
+
+    (H, W, C) uint8 or float32 (in [0, 1]) images in, same dtype and shape out. ``p`` is
+    albumentations' (drawn by the transform's own RNG); the per-call parameters come from a torch
+    generator seeded from ``self.random_generator``, so ``A.Compose(..., seed=S)`` makes it
+    reproducible. In a DataLoader worker the transform reseeds itself once from its state and the
+    worker's seed: workers differ, and the same loader seed gives the same epoch. ``A.to_dict`` /
+    ``A.from_dict`` round-trip it (the bundle by path; it loads lazily, once per process).
+    """
+
+    def __init__(
+        self,
+        bundle_path: str,
+        mode: str = "bands",
+        strength: Sequence[float] = (1.0, 1.0),
+        bands: Sequence[str] | None = None,
+        weight: float | None = None,
+        device: str = "cpu",
+        p: float = 0.5,
+    ) -> None:
+        super().__init__(p=p)
+        refuse_replace(mode, "albumentations")
+        config = AugmentConfig(os.fspath(bundle_path), mode=mode, p=1.0, strength=strength, bands=bands,
+                               weight=weight, device=device)
+        self._augmenter = FreqAugmenter(config)
+        self.bundle_path, self.mode, self.device = config.bundle_path, config.mode, config.device
+        self.strength, self.bands, self.weight = config.strength, config.bands, config.weight
+        self._seeded_pid = os.getpid()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["params"] = {}  # the last call's parameters: a pickle holds the configuration and RNG state only
+        return state
+
+    def get_transform_init_args_names(self) -> tuple[str, ...]:
+        return ("bundle_path", "mode", "strength", "bands", "weight", "device")
+
+    def __call__(self, *args: Any, force_apply: bool = False, **kwargs: Any) -> Any:
+        self._reseed_in_new_worker()
+        return super().__call__(*args, force_apply=force_apply, **kwargs)
+
+    def _reseed_in_new_worker(self) -> None:
+        """Once per DataLoader worker: reseed from (this RNG's next draw, the worker's torch seed)."""
+        pid = os.getpid()
+        if self._seeded_pid == pid:
+            return
+        self._seeded_pid = pid
+        info = get_worker_info()
+        if info is not None:
+            self.set_random_seed(mix_seeds(int(self.random_generator.integers(_SEED_LIMIT)), info.seed))
+
+    def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        """The call's freqaug parameters, drawn with a torch generator seeded from albumentations' RNG."""
+        generator = torch.Generator().manual_seed(int(self.random_generator.integers(_SEED_LIMIT)))
+        return {"freq_params": self._augmenter.sample(1, generator=generator)}
+
+    def apply(self, img: np.ndarray, freq_params: dict[str, torch.Tensor], **params: Any) -> np.ndarray:
+        """The augmented image, same dtype and shape."""
+        out, _ = self._augmenter.augment(numpy_to_batch(img), freq_params)
+        return numpy_from_batch(out, img.dtype)

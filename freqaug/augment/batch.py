@@ -1,0 +1,78 @@
+"""FreqAugBatch: the augmentation as an nn.Module on (B, C, H, W) batches already on their device."""
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from freqaug.augment._convert import from_unit_float, to_unit_float
+from freqaug.augment.core import FreqAugmenter
+from freqaug.augment.functional import ignore_labels
+from freqaug.augment.params import AugmentConfig
+
+__all__ = ["FreqAugBatch"]
+
+
+class FreqAugBatch(nn.Module):
+    """Per-sample p and parameters, one generator call per batch; float [0, 1] or uint8 in, same dtype out.
+
+    Use it after the loader (e.g. Lightning's ``on_after_batch_transfer``), inside or beside a kornia
+    ``AugmentationSequential`` (a member touches only the images). ``device=None`` runs the generator
+    on the images' device. ``last_params`` holds the last call's parameters (``apply``, ``strength``,
+    ``z``); pass them back as ``params`` to replay the call. In ``replace`` mode the replaced samples'
+    labels no longer apply: :meth:`ignore_replaced` sets their masks to ``ignore_index``.
+    """
+
+    def __init__(
+        self,
+        bundle_path: str | os.PathLike[str],
+        *,
+        mode: str = "bands",
+        p: float = 0.5,
+        strength: tuple[float, float] = (1.0, 1.0),
+        bands: Sequence[str] | None = None,
+        weight: float | None = None,
+        device: str | torch.device | None = None,
+        seed: int | None = None,
+        ignore_index: int = 255,
+    ) -> None:
+        super().__init__()
+        config = AugmentConfig(bundle_path, mode=mode, p=p, strength=strength, bands=bands, weight=weight,
+                               device=device, seed=seed, ignore_index=ignore_index)
+        self.augmenter = FreqAugmenter(config)
+        self.last_params: dict[str, Tensor] | None = None
+
+    @property
+    def config(self) -> AugmentConfig:
+        """The augmentation's configuration."""
+        return self.augmenter.config
+
+    def forward(self, images: Tensor, params: dict[str, Tensor] | None = None, *,
+                generator: torch.Generator | None = None) -> Tensor:
+        """Augmented ``images`` (B, C, H, W); ``params`` replays a call, ``generator`` draws new ones."""
+        if not isinstance(images, Tensor) or images.ndim != 4:
+            got = tuple(images.shape) if isinstance(images, Tensor) else type(images).__name__
+            raise ValueError(f"images: expected a (B, C, H, W) tensor, got {got}")
+        if params is None:
+            params = self.augmenter.sample(images.shape[0], generator=generator, device=images.device)
+        out, _ = self.augmenter.augment(to_unit_float(images), params)
+        self.last_params = params
+        return from_unit_float(out, images.dtype)
+
+    def ignore_replaced(self, masks: Tensor) -> Tensor:
+        """``masks`` (B, ...) with the samples the last call replaced set to ``ignore_index`` (replace mode only)."""
+        if self.last_params is None:
+            raise RuntimeError("ignore_replaced: call the transform on a batch first")
+        if self.config.mode != "replace":
+            return masks
+        return ignore_labels(masks, self.last_params["apply"], self.config.ignore_index)
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["last_params"] = None  # a pickle holds the configuration only
+        return state
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in self.config.to_dict().items())

@@ -1,0 +1,247 @@
+"""FreqAugmenter, the one implementation every front-end adapts, and its per-process plumbing.
+
+Per process (the main one and every DataLoader worker): the bundle is loaded lazily, once, on
+first use (:func:`load_cached`, keyed by path, device and pid); a spawned worker's torch threads
+are set so that the workers share the cores, a forked one keeps one (:func:`tune_worker_threads`);
+a worker forked after CUDA was initialised is refused CUDA with an error that says how to fix it
+(:func:`check_cuda_fork`). Pickling an augmenter pickles its :class:`AugmentConfig` only.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import get_worker_info
+
+from freqaug.augment.functional import band_mix, blend_images, check_band_names, default_bands, replace_images
+from freqaug.augment.params import AugmentConfig, sample_params
+from freqaug.bundle import Bundle, load_bundle
+
+__all__ = [
+    "FreqAugmenter",
+    "check_cuda_fork",
+    "is_forked",
+    "load_cached",
+    "mix_seeds",
+    "process_generator",
+    "refuse_replace",
+    "tune_worker_threads",
+    "usable_cores",
+    "worker_threads",
+]
+
+_BUNDLES: dict[tuple[str, str, int], Bundle] = {}
+_BUNDLES_LOCK = threading.Lock()
+_TUNED_PIDS: set[int] = set()
+_IMPORT_PID = os.getpid()  # the process that imported this module; a forked worker inherits it
+
+
+def _after_fork_in_child() -> None:
+    """A forked child starts with no bundles and a fresh lock (a thread may have held the parent's)."""
+    global _BUNDLES_LOCK
+    _BUNDLES_LOCK = threading.Lock()
+    _BUNDLES.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+# ---- per-process plumbing ------------------------------------------------------------------------
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask, which containers and taskset narrow)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def worker_threads(num_workers: int) -> int:
+    """torch intra-op threads for each of ``num_workers`` DataLoader workers: ``max(1, cores // workers)``."""
+    return max(1, usable_cores() // max(1, num_workers))
+
+
+def is_forked() -> bool:
+    """Whether this process is a fork of the one that imported freqaug (spawn / forkserver workers are not)."""
+    return os.getpid() != _IMPORT_PID
+
+
+def tune_worker_threads() -> None:
+    """Once per DataLoader worker: a spawned / forkserver worker gets ``worker_threads(num_workers)``
+    torch threads; a forked one keeps the single thread DataLoader gives it, because torch's
+    OpenMP pool is not fork-safe (more threads after a fork deadlock the first parallel op)."""
+    info = get_worker_info()
+    pid = os.getpid()
+    if info is None or pid in _TUNED_PIDS:
+        return
+    _TUNED_PIDS.add(pid)
+    if not is_forked():
+        torch.set_num_threads(worker_threads(info.num_workers))
+
+
+def check_cuda_fork(device: torch.device) -> None:
+    """Raise before any CUDA call if ``device`` is CUDA and this process was forked after CUDA was initialised."""
+    if device.type == "cuda" and torch.cuda._is_in_bad_fork():
+        raise RuntimeError(
+            "freqaug: this process (a DataLoader worker?) was forked after CUDA was initialised in its parent, "
+            f"so it cannot generate on {device}. Pass multiprocessing_context='spawn' (or 'forkserver') to the "
+            "DataLoader, or use device='cpu' in workers and FreqAugBatch on the GPU after the batch is transferred."
+        )
+
+
+def refuse_replace(mode: str, front_end: str) -> None:
+    """Raise for ``mode='replace'`` in an image-only front-end, which could not flag the sample as unlabelled."""
+    if mode == "replace":
+        raise ValueError(
+            f"mode: 'replace' is not available in the {front_end} transform: an image-only transform cannot mark "
+            "the sample's labels as no longer valid, so the generated image would be paired with the old labels. "
+            "Use freqaug.augment.SyntheticMix (synthetic samples carry synthetic=True and an ignore mask) or "
+            "FreqAugBatch (its ignore_replaced(masks) marks the replaced samples); 'bands' and 'blend' keep labels valid"
+        )
+
+
+def load_cached(path: str | os.PathLike[str], device: str | torch.device) -> Bundle:
+    """The bundle at ``path`` on ``device``, loaded once per process (and per device) on first use."""
+    device = torch.device(device)
+    check_cuda_fork(device)
+    tune_worker_threads()
+    key = (str(Path(path).resolve()), str(device), os.getpid())
+    with _BUNDLES_LOCK:
+        if key not in _BUNDLES:
+            _BUNDLES[key] = load_bundle(path, device)
+        return _BUNDLES[key]
+
+
+def mix_seeds(*values: int) -> int:
+    """A well-spread 63-bit seed from any non-negative integers (numpy's SeedSequence)."""
+    low, high = np.random.SeedSequence([int(v) for v in values]).generate_state(2, np.uint32)
+    return (int(high) << 32 | int(low)) >> 1
+
+
+def process_generator(seed: int) -> torch.Generator:
+    """A CPU generator seeded from (``seed``, DataLoader worker id), different in every worker."""
+    info = get_worker_info()
+    worker = 0 if info is None else info.id + 1
+    return torch.Generator().manual_seed(mix_seeds(seed, worker))
+
+
+# ---- the augmenter -------------------------------------------------------------------------------
+
+class FreqAugmenter:
+    """Samples parameters and augments batches for one :class:`AugmentConfig`.
+
+    Construction checks the bundle (loaded on the CPU, which never initialises CUDA) and the band
+    names, so a bad path fails here and not in a worker at step 10,000. ``augment`` runs one
+    generator call for the applied samples of a batch, then the mode's kernel.
+    """
+
+    def __init__(self, config: AugmentConfig) -> None:
+        if not isinstance(config, AugmentConfig):
+            raise TypeError(f"config: expected an AugmentConfig, got {type(config).__name__}")
+        self.config = config
+        self._reset_state()
+        self.bands_for(load_cached(config.bundle_path, "cpu"))
+
+    def _reset_state(self) -> None:
+        self._generator: torch.Generator | None = None
+        self._generator_pid: int | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"config": self.config}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.config = state["config"]
+        self._reset_state()
+
+    def __repr__(self) -> str:
+        return f"FreqAugmenter({self.config!r})"
+
+    # ---- bundle and randomness ---------------------------------------------------------------
+
+    def device_for(self, images_device: str | torch.device | None = None) -> torch.device:
+        """Where the generator runs: ``config.device``, else the images' device, else the CPU."""
+        return torch.device(self.config.device or images_device or "cpu")
+
+    def bundle_on(self, device: str | torch.device) -> Bundle:
+        """This process's bundle on ``device`` (loaded on first use)."""
+        return load_cached(self.config.bundle_path, device)
+
+    def bands_for(self, bundle: Bundle) -> tuple[str, ...]:
+        """The bands mode's band names, checked against the bundle's spec."""
+        return check_band_names(self.config.bands or default_bands(bundle.spec), bundle.spec)
+
+    def generator(self) -> torch.Generator:
+        """torch's global CPU generator, or with ``config.seed`` this process's own seeded generator."""
+        if self.config.seed is None:
+            return torch.default_generator
+        if self._generator_pid != os.getpid():
+            self._generator = process_generator(self.config.seed)
+            self._generator_pid = os.getpid()
+        return self._generator  # type: ignore[return-value]
+
+    def sample(self, batch: int, *, generator: torch.Generator | None = None,
+               device: str | torch.device | None = None) -> dict[str, Tensor]:
+        """Parameters for ``batch`` samples (see :func:`sample_params`); ``device``: the images' device."""
+        z_dim = self.bundle_on(self.device_for(device)).z_dim
+        return sample_params(batch, self.config, generator or self.generator(), z_dim=z_dim)
+
+    # ---- augmentation ------------------------------------------------------------------------
+
+    def check_images(self, images: Tensor, bundle: Bundle) -> None:
+        """Raise naming the problem if ``images`` is not a float (B, C, H, W) batch with the bundle's channels."""
+        if not isinstance(images, Tensor) or images.ndim != 4 or not images.is_floating_point():
+            what = f"{images.dtype} tensor of shape {tuple(images.shape)}" if isinstance(images, Tensor) else type(images).__name__
+            raise TypeError(f"images: expected a float (B, C, H, W) tensor in [0, 1], got a {what}")
+        if images.shape[1] != bundle.channels:
+            raise ValueError(
+                f"images: expected {bundle.channels} channels (the bundle's), got {images.shape[1]} in shape "
+                f"{tuple(images.shape)}; convert grayscale or RGBA images to RGB first"
+            )
+
+    def augment(self, images: Tensor, params: dict[str, Tensor], *, layout: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """(augmented images, applied (B,) bool): the applied samples mixed with generated images.
+
+        ``images``: float (B, C, H, W) in [0, 1]; ``params``: from :meth:`sample`. Samples not applied
+        are returned unchanged. ``layout`` is reserved for layout-conditional bundles (replace mode).
+        """
+        if layout is not None:
+            raise NotImplementedError(
+                "layout: layout-conditional bundles are not supported yet; replaced samples are unlabelled"
+            )
+        bundle = self.bundle_on(self.device_for(images.device))
+        self.check_images(images, bundle)
+        applied = params["apply"].to(images.device)
+        if applied.shape != images.shape[:1]:
+            raise ValueError(f"params['apply']: expected shape ({images.shape[0]},), got {tuple(applied.shape)}")
+        index = applied.nonzero().flatten()
+        if index.numel() == 0:
+            return images, applied
+        generated = bundle.images_from_z(params["z"][index.to(params["z"].device)]).to(images.device, images.dtype)
+        mixed = self._mix(bundle, images[index], generated, params["strength"].to(images.device)[index])
+        return images.index_copy(0, index, mixed), applied
+
+    def _mix(self, bundle: Bundle, real: Tensor, generated: Tensor, strength: Tensor) -> Tensor:
+        """The mode's kernel on the applied samples."""
+        return _MIXERS[self.config.mode](self, bundle, real, generated, strength)
+
+    def _mix_bands(self, bundle: Bundle, real: Tensor, generated: Tensor, strength: Tensor) -> Tensor:
+        return band_mix(real, generated, bundle.spec, bands=self.bands_for(bundle), strength=strength)
+
+    def _mix_blend(self, bundle: Bundle, real: Tensor, generated: Tensor, strength: Tensor) -> Tensor:
+        weight = bundle.alpha if self.config.weight is None else torch.tensor([self.config.weight])
+        return blend_images(real, generated, strength[:, None] * weight.to(real.device, real.dtype)[None, :])
+
+    def _mix_replace(self, bundle: Bundle, real: Tensor, generated: Tensor, strength: Tensor) -> Tensor:
+        return replace_images(real, generated)
+
+
+_MIXERS: dict[str, Callable[..., Tensor]] = {
+    "bands": FreqAugmenter._mix_bands,
+    "blend": FreqAugmenter._mix_blend,
+    "replace": FreqAugmenter._mix_replace,
+}
