@@ -31,8 +31,8 @@ class RunConfig:
 
     model: FreqGANConfig = field(default_factory=FreqGANConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    stage1_steps: int = 2000
-    stage2_steps: int = 1000
+    stage1_steps: int = 800
+    stage2_steps: int = 400
     checkpoint_every: int = 200
     sample_every: int = 200
     single: bool = False  # the single-GAN control: the baseline generator alone, stage1 + stage2 steps
