@@ -1,15 +1,17 @@
 """Throughput of a bundle: images/s of ``bundle.generate`` against the loader's conventional path.
 
     .venv/bin/python benchmarks/bench_generate.py [--sizes 96x128 192x256] [--batches 1 64] [--quick]
-        [--data ../shared/data/camvid] [--out FILE.md]
+        [--threads N] [--data ../shared/data/camvid] [--out FILE.md]
 
 For each image size (H x W) a FreqGAN of the default config (random weights: speed does not depend
 on training) is saved as a bundle and loaded. Rows, per device (CPU with all threads; CUDA when
 present) and batch size:
 
-- ``generate``: ``bundle.generate`` as shipped (no_grad, float32, batches padded to a multiple of 8);
-- ``inference_mode``, ``inference_mode+channels_last``: the model under ``torch.inference_mode``,
-  in the default and in the channels_last memory format (a row says so where a variant fails);
+- ``generate``: ``bundle.generate`` as shipped (no_grad, float32, channels_last weights, batches
+  padded to a multiple of 8 rows for bit-exact results), and ``generate(exact=False)`` (no padding);
+- ``inference_mode``, ``inference_mode+contiguous``: the model under ``torch.inference_mode``, in
+  channels_last (as loaded) and in the default contiguous (NCHW) format (a row says so where a
+  variant fails);
 - CUDA only: ``half`` (float16 autocast) and ``compile`` (``torch.compile`` of the model).
 
 The conventional path a loader already pays per image: decode a CamVid PNG of that size with OpenCV
@@ -62,8 +64,8 @@ def make_bundle(size: tuple[int, int], folder: Path):
 def variants(bundle, device: str) -> dict[str, Callable[[int], int]]:
     """Generation variants: name -> function(batch) that makes one batch and returns its size."""
     bundle.to(device)
-    fast = copy.deepcopy(bundle.model)
-    channels_last = copy.deepcopy(bundle.model).to(memory_format=torch.channels_last)
+    fast = copy.deepcopy(bundle.model)  # channels_last, as load_bundle leaves it
+    contiguous = copy.deepcopy(bundle.model).to(memory_format=torch.contiguous_format)
     z_cache: dict[int, torch.Tensor] = {}
 
     def z(batch: int) -> torch.Tensor:
@@ -85,8 +87,9 @@ def variants(bundle, device: str) -> dict[str, Callable[[int], int]]:
 
     out = {
         "generate": synced(lambda b: bundle.generate(b, batch_size=b)),
+        "generate(exact=False)": synced(lambda b: bundle.generate(b, batch_size=b, exact=False)),
         "inference_mode": synced(under_inference(fast)),
-        "inference_mode+channels_last": synced(under_inference(channels_last)),
+        "inference_mode+contiguous": synced(under_inference(contiguous)),
     }
     if device == "cuda":
         def half(batch: int):
@@ -148,16 +151,19 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", default=["96x128", "192x256"], help="H x W sizes")
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 64])
     parser.add_argument("--seconds", type=float, default=5.0, help="timing window per row (default 5)")
-    parser.add_argument("--writer-n", type=int, default=256, help="images for the writer comparison")
+    parser.add_argument("--writer-n", type=int, default=256,
+                        help="images for the writer comparison (several batches of 64, so encoding overlaps generation)")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="CamVid root with WxH/train/images")
-    parser.add_argument("--quick", action="store_true", help="first size only, 1 s windows, 64 writer images")
+    parser.add_argument("--quick", action="store_true", help="first size only, 1 s windows, 128 writer images")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+                        help="torch CPU threads (default: all; fewer on a busy machine, where threads wait on each other)")
     parser.add_argument("--out", type=Path, default=None, help="also write the table to this markdown file")
     args = parser.parse_args()
     if args.quick:
-        args.sizes, args.seconds, args.writer_n = args.sizes[:1], 1.0, 64
-    torch.set_num_threads(os.cpu_count() or 1)
+        args.sizes, args.seconds, args.writer_n = args.sizes[:1], 1.0, 128
+    torch.set_num_threads(args.threads)
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    lines = [f"torch {torch.__version__}, {os.cpu_count()} CPU threads"
+    lines = [f"torch {torch.__version__}, {args.threads} of {os.cpu_count()} CPU threads"
              + (f", {torch.cuda.get_device_name()}" if "cuda" in devices else ", no CUDA device"), "",
              "| size (HxW) | device | batch | variant | images/s | conventional images/s | ratio |",
              "|---|---|---|---|---|---|---|"]

@@ -133,7 +133,8 @@ def _generate(args: argparse.Namespace) -> int:
     report = generate_to_folder(bundle, args.out, n=args.n, seed=args.seed, batch_size=args.batch_size,
                                 fmt=args.format, with_bands=args.with_bands)
     print(f"{args.out}/: {report.total} images ({report.written} written in {report.seconds:.1f} s, "
-          f"{report.images_per_second:.1f} images/s; {report.reused} kept from an earlier run); index {args.out}/index.jsonl")
+          f"{report.images_per_second:.1f} images/s; {report.reused} kept from an earlier run); "
+          f"index {args.out}/index.jsonl")
     return 0
 
 

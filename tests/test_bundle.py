@@ -2,6 +2,7 @@
 import json
 import os
 import struct
+import time
 
 import pytest
 import torch
@@ -114,6 +115,31 @@ def test_loaded_model_is_frozen_in_eval_mode_and_top_level_api(bundle_path):
     assert not any(p.requires_grad for p in bundle.model.parameters())
     assert bundle.image_size == SIZE and bundle.channels == 3 and bundle.spec == MODEL.spec
     assert bundle.config == MODEL and bundle.device == torch.device("cpu")
+    assert bundle.model.baseline.to_out.weight.is_contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.parametrize("spec", [
+    BandSpec(kind="dwt", wavelet="db2", levels=1, mode="symmetric"),
+    BandSpec(kind="dct", cutoff=0.3, domain="coeff"),
+    BandSpec(kind="fourier", cutoff=0.3, transition=0.1),
+], ids=lambda spec: spec.describe())
+def test_every_band_kind_round_trips(spec, tmp_path):
+    from freqaug.models import FreqGAN
+
+    config = FreqGANConfig(spec=spec, image_size=(32, 32), z_dim=12, generator=TINY, discriminator=TINY,
+                           alpha="channel", noise_seed=7)
+    torch.manual_seed(0)
+    model = FreqGAN(config).eval()
+    with torch.no_grad():
+        model.band_center.normal_()
+        model.blend.logit.normal_()
+    bundle = load_bundle(save_bundle(model, tmp_path / "b.safetensors", provenance={}))
+    assert bundle.config == config and bundle.alpha.shape == (3,)
+    z = bundle.z_for(1, range(8))
+    with torch.no_grad():
+        expected = (model(z).image * 0.5 + 0.5).clamp(0, 1)
+    # the loaded model runs in channels_last: the same images up to float32 rounding
+    torch.testing.assert_close(bundle.generate(8, seed=1), expected, atol=1e-5, rtol=0)
 
 
 def test_loading_leaves_the_global_rng_alone(bundle_path):
@@ -157,6 +183,8 @@ def test_generate_is_deterministic_by_seed_whatever_the_batch(bundle):
         assert torch.equal(bundle.generate(8, seed=3, batch_size=batch_size), reference)
     assert torch.equal(bundle.generate(4, seed=3, start=4, batch_size=3), reference[4:])
     assert not torch.equal(bundle.generate(8, seed=4), reference)
+    # without the padding, a lone image is computed alone: equal up to float32 rounding only
+    torch.testing.assert_close(bundle.generate(1, seed=3, start=5, exact=False), reference[5:6], atol=1e-5, rtol=0)
     assert bundle.generate(0).shape == (0, 3, *SIZE)
 
 
@@ -245,7 +273,8 @@ def test_changed_weights_fail_the_hash(bundle_path, tmp_path):
     data[-3] ^= 0x01  # one bit of the last tensor's data
     path = tmp_path / "flipped.safetensors"
     path.write_bytes(bytes(data))
-    with pytest.raises(BundleError, match=r"flipped.safetensors: weights sha256 .* does not match manifest field 'weights.sha256'"):
+    expected = r"flipped.safetensors: weights sha256 .* does not match manifest field 'weights.sha256'"
+    with pytest.raises(BundleError, match=expected):
         load_bundle(path)
 
 
@@ -349,6 +378,14 @@ def test_a_wrong_tensor_is_named(bundle_path, tmp_path, case, expected):
         load_bundle(path)
 
 
+def test_a_manifest_for_a_huge_model_is_refused_before_building_it(bundle_path, tmp_path):
+    path = edit_manifest(bundle_path, tmp_path, "model.image_size", [16384, 16384])
+    start = time.perf_counter()
+    with pytest.raises(BundleError, match=r"edited.safetensors: tensor\(s\) \['baseline.blocks.10.conv.bias', .* missing"):
+        load_bundle(path)
+    assert time.perf_counter() - start < 5  # shapes come from a meta-device model: nothing is allocated
+
+
 def test_a_tampered_noise_projection_is_caught(bundle_path, tmp_path):
     tensors, _ = read_raw(bundle_path)
     tensors["noise.projection"] = tensors["noise.projection"].flip(0).contiguous()  # orthogonal, but not the seed's
@@ -372,7 +409,8 @@ def test_a_changed_noise_seed_is_caught(bundle_path, tmp_path):
 
 def test_a_bundle_for_another_image_size_is_refused(bundle_path):
     assert load_bundle(bundle_path, image_size=SIZE).image_size == SIZE
-    with pytest.raises(BundleError, match=r"tiny.safetensors: the bundle generates 16x24 \(HxW\) images, but 96x128 was asked for"):
+    expected = r"tiny.safetensors: the bundle generates 16x24 \(HxW\) images, but 96x128 was asked for"
+    with pytest.raises(BundleError, match=expected):
         load_bundle(bundle_path, image_size=(96, 128))
 
 

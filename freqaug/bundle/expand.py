@@ -45,6 +45,7 @@ class ExpandReport:
 
 
 def _check_ratio(ratio: float) -> float:
+    """``ratio`` as a float if it is a finite number >= 0, else a ValueError."""
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not math.isfinite(ratio) or ratio < 0:
         raise ValueError(f"ratio: expected a finite number >= 0 (synthetic images per real image), got {ratio!r}")
     return float(ratio)

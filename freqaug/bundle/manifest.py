@@ -109,10 +109,12 @@ def build_manifest(model: FreqGAN, tensors: Mapping[str, Tensor], provenance: Ma
 # ---- typed reads ---------------------------------------------------------------------------------
 
 def _is_int(value: Any) -> bool:
+    """An int that is not a bool."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _is_number(value: Any) -> bool:
+    """An int or float that is not a bool."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -129,6 +131,7 @@ KINDS: dict[str, Callable[[Any], bool]] = {
 
 
 def _short(value: Any, limit: int = 80) -> str:
+    """repr(value), cut to ``limit`` characters for error messages."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 

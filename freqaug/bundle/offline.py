@@ -123,7 +123,9 @@ class OutputFolder:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             self.__exit__()
-            raise OutputFolderError(f"{folder}: another freqaug run is writing to this folder; wait for it or use another") from None
+            raise OutputFolderError(
+                f"{folder}: another freqaug run is writing to this folder; wait for it or use another"
+            ) from None
         try:
             self._remove_temp_files()
             self._check_identity()
@@ -227,7 +229,9 @@ class OutputFolder:
                 entry = {"file": name, "index": index, "seed": seed, "sha256": sha256_bytes(data)}
                 append_line(self.target.index, json.dumps(entry, sort_keys=True))
         except OSError as err:
-            raise OutputFolderError(f"{path}: cannot write ({err.strerror or err}); the images written so far are kept") from None
+            raise OutputFolderError(
+                f"{path}: cannot write ({err.strerror or err}); the images written so far are kept"
+            ) from None
 
     def fill(
         self, bundle: Bundle, *, n: int, seed: int, batch_size: int = 64, bands_dir: Path | None = None,

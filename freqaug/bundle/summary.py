@@ -10,6 +10,7 @@ __all__ = ["describe_bundle"]
 
 
 def _numbers(values: list[float]) -> str:
+    """A short list of numbers, 4 significant digits each."""
     return "[" + ", ".join(f"{v:.4g}" for v in values) + "]"
 
 
