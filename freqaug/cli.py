@@ -219,8 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="folder with images/ (default: ../shared/data/camvid/256x192/train, else drawn scenes)")
     demo.add_argument("--n", type=int, default=8, help="number of scenes (default 8)")
     demo.add_argument("--seed", type=int, default=0, help="seed of the drawn scenes (default 0)")
-    demo.add_argument("--train-steps", type=int, nargs=2, default=(80, 40), metavar=("STAGE1", "STAGE2"),
-                      help="steps of the short demo training (default 80 40; 0 0 skips it)")
+    demo.add_argument("--train-steps", type=int, nargs=2, default=(160, 60), metavar=("STAGE1", "STAGE2"),
+                      help="steps of the short demo training (default 160 60; 0 0 skips it)")
     demo.set_defaults(func=_demo)
 
     train = sub.add_parser("train", help="train a FreqGAN on a folder of images (stage 1 bands, stage 2 blend)")
