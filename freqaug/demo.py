@@ -126,15 +126,30 @@ def run_training_demo(run_dir: Path, data: Path | None, steps: tuple[int, int], 
         shutil.rmtree(run_dir)
     start = time.perf_counter()
     trainer = train_run(run_dir, images * 2 - 1, config, progress=True)
+    seconds = round(time.perf_counter() - start, 1)
+    bundle_path, grid = export_and_sample(run_dir, data if source == str(data) else None, seed)
     last = {}
     for line in (run_dir / "log.jsonl").read_text().splitlines():
         record = json.loads(line)
         last[record["stage"]] = record
     return {
-        "source": source, "steps": trainer.step, "seconds": round(time.perf_counter() - start, 1),
+        "source": source, "steps": trainer.step, "seconds": seconds, "bundle": str(bundle_path),
+        "bundle_samples": str(grid),
         "alpha": trainer.model.blend.alpha.tolist(), "last_losses": last,
         "samples": str(run_dir / "samples" / "latest.png"),
     }
+
+
+def export_and_sample(run_dir: Path, data: Path | None, seed: int, n: int = 16) -> tuple[Path, Path]:
+    """Export the run's EMA generator as a bundle, load it back and draw a grid of ``n`` scenes."""
+    from freqaug.bundle import BUNDLE_NAME, export_run, load_bundle
+    from freqaug.viz import save_image_grid
+
+    path = export_run(run_dir, run_dir / BUNDLE_NAME, data=data)
+    bundle = load_bundle(path)
+    grid = save_image_grid(bundle.generate(n, seed=seed), run_dir / "bundle_samples.png",
+                           title=f"{n} scenes from {path.name} (seed {seed})")
+    return path, grid
 
 
 def _write_json(path: Path, data: dict) -> None:

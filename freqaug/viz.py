@@ -139,6 +139,23 @@ def save_sample_grid(output, spec: BandSpec, path: str | Path) -> Path:
     return _save(fig, path)
 
 
+def save_image_grid(images: Tensor, path: str | Path, *, nrow: int = 8, title: str = "") -> Path:
+    """Images (N, C, H, W) in [0, 1] as one PNG grid, written atomically."""
+    n = images.shape[0]
+    cols = min(nrow, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.3 * rows + (0.3 if title else 0)), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        if k < n:
+            _show(ax, _image(images[k].detach().float().clamp(0, 1)), "")
+        else:
+            ax.axis("off")
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout(pad=0.2)
+    return _save(fig, path)
+
+
 def _save(fig, path: str | Path) -> Path:
     """Write the figure atomically (temp file + rename) and close it."""
     path = Path(path)

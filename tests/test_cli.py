@@ -1,10 +1,11 @@
 """The demo job end to end, on a small folder of drawn scenes and on the embedded fallback."""
 import json
+from pathlib import Path
 
 import cv2
 import pytest
 
-from freqaug import cli, demo
+from freqaug import cli, demo, load_bundle
 from freqaug.data import street_scene
 
 
@@ -75,4 +76,7 @@ def test_demo_trains_briefly_and_writes_samples(scene_folder, tmp_path, monkeypa
     assert training["steps"] == {"stage1": 2, "stage2": 1}
     assert str(scene_folder) in training["source"]
     assert (tmp_path / "out" / "train" / "samples" / "latest.png").read_bytes()[:4] == b"\x89PNG"
+    bundle = load_bundle(training["bundle"])  # the demo ends by exporting a bundle and drawing from it
+    assert bundle.image_size == (32, 48) and bundle.manifest["provenance"]["data"] is not None
+    assert Path(training["bundle_samples"]).read_bytes()[:4] == b"\x89PNG"
     assert json.loads((tmp_path / "out" / "reconstruction.json").read_text())["training"]["steps"]["stage2"] == 1
