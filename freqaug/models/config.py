@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from freqaug._json import parse_json
+from freqaug._json import known_fields, parse_json
 from freqaug.bands import BandSpec
 
 __all__ = ["FreqGANConfig", "NetConfig", "cascade_order", "coarse_to_fine_cascade"]
@@ -132,13 +132,7 @@ class FreqGANConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FreqGANConfig:
         """Build and validate a config from a dict; unknown or mistyped fields are named."""
-        if not isinstance(data, Mapping):
-            raise TypeError(f"FreqGANConfig: expected a mapping of fields, got {type(data).__name__}")
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ValueError(f"FreqGANConfig: unknown field(s) {unknown}; expected some of {sorted(names)}")
-        data = dict(data)
+        data = known_fields(data, cls, "FreqGANConfig")
         if "spec" in data:
             data["spec"] = BandSpec.from_dict(data["spec"])
         for key in ("generator", "discriminator"):
