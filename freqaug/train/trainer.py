@@ -249,6 +249,7 @@ class Trainer:
 
     # ---- stage 2 and the single-GAN control: full images against the image discriminator ----
 
+    @_mixed_precision
     def stage2_step(self, real: Tensor | None = None) -> dict[str, float]:
         """One D and one G update of the full image: baseline generator and alpha (claim 7)."""
         model = self.model
@@ -265,11 +266,11 @@ class Trainer:
         requires_grad(model.generators, True)
         return record | {"alpha": model.blend.alpha.mean().item()}
 
+    @_mixed_precision
     def single_step(self, real: Tensor | None = None) -> dict[str, float]:
         """One D and one G update of the baseline generator alone on full images (the control)."""
         return self._image_gan_step("single", lambda n: self.model.baseline_image(self._noise(n)), real)
 
-    @_mixed_precision
     def _image_gan_step(self, stage: str, generate, real: Tensor | None) -> dict[str, float]:
         """D then G update with ``generate(n)`` images against the image discriminator."""
         real = self.sample_batch() if real is None else real
