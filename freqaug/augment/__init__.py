@@ -5,7 +5,9 @@ sampler in :mod:`~freqaug.augment.params`, the one implementation :class:`FreqAu
 thin adapters: :class:`FreqAugBatch` (batched, on the device), :class:`SyntheticMix` /
 :class:`SyntheticBank` (Dataset wrapper), ``freqaug.augment.albu.FreqAug`` (albumentations) and
 ``freqaug.augment.tv.FreqAug`` (torchvision v2). The last two import their library only when
-their module is imported.
+their module is imported. For training loops that augment batches:
+:class:`~freqaug.augment.pooled.PooledFreqAug` (bands / blend from a seeded pool of generated
+scenes) and the arms of ``freqaug.augment.arms`` (none, standard, + FDA, + freqaug).
 """
 from freqaug.augment.bank import SyntheticBank
 from freqaug.augment.batch import FreqAugBatch
@@ -15,12 +17,14 @@ from freqaug.augment.functional import (
     band_mix, blend_images, default_bands, ignore_labels, replace_images, resize_images,
 )
 from freqaug.augment.params import MODES, AugmentConfig, sample_params
+from freqaug.augment.pooled import PooledFreqAug
 
 __all__ = [
     "MODES",
     "AugmentConfig",
     "FreqAugBatch",
     "FreqAugmenter",
+    "PooledFreqAug",
     "SyntheticBank",
     "SyntheticMix",
     "band_mix",

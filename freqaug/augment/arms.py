@@ -1,0 +1,233 @@
+"""Training-time augmentation arms for a segmentation model: none, a standard pipeline, + FDA, + freqaug.
+
+Each arm is an ``(images, labels, generator) -> (images, labels)`` callable over batches (float
+(B, 3, H, W) in [0, 1], integer (B, H, W) labels), the form ``freqaug.metrics.train_segnet`` takes;
+every random choice comes from the ``generator`` passed in, so an arm is reproducible by seed. The
+downstream benchmark (``benchmarks/bench_downstream.py``) and ``examples/train_segmentation.py``
+build their arms here with :func:`make_arm`:
+
+| arm | what | labels |
+|---|---|---|
+| ``none`` | nothing | as they are |
+| ``standard`` | horizontal flip, scale/crop jitter, colour jitter (:class:`StandardAugment`) | same geometry (nearest) |
+| ``fda`` | standard + albumentations ``A.FDA`` with training images as references | same as standard |
+| ``bands`` / ``blend`` | standard + freqaug (:class:`~freqaug.augment.pooled.PooledFreqAug`) | same as standard |
+| ``replace`` | refused (:class:`ArmNotAvailable`): needs a layout-conditional bundle | - |
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from freqaug.augment.pooled import PooledFreqAug
+
+__all__ = [
+    "ARMS",
+    "ArmNotAvailable",
+    "Augment",
+    "Chain",
+    "FDAAugment",
+    "StandardAugment",
+    "StandardConfig",
+    "make_arm",
+    "needs_bundle",
+    "standard_params",
+    "standard_transform",
+]
+
+Augment = Callable[[Tensor, Tensor, torch.Generator], tuple[Tensor, Tensor]]
+"""``(images (B, 3, H, W) in [0, 1], labels (B, H, W), generator) -> (images, labels)``."""
+
+ARMS: tuple[str, ...] = ("none", "standard", "fda", "bands", "blend", "replace")
+_FREQAUG_ARMS = ("bands", "blend")
+_GREY = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma weights
+
+
+class ArmNotAvailable(NotImplementedError):
+    """An arm that cannot run yet; the message says what it needs."""
+
+
+# ---- the standard pipeline: config, sampler, kernel, adapter ------------------------------------
+
+@dataclass(frozen=True)
+class StandardConfig:
+    """flip: chance of a horizontal flip; scale: zoom range (>= 1, the crop is taken at a random place
+    inside the image, so no padding is needed); brightness / contrast / saturation: factors are drawn
+    uniformly from [1 - x, 1 + x]."""
+
+    flip: float = 0.5
+    scale: tuple[float, float] = (1.0, 1.5)
+    brightness: float = 0.2
+    contrast: float = 0.2
+    saturation: float = 0.2
+
+    def __post_init__(self) -> None:
+        for name in ("flip", "brightness", "contrast", "saturation"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+                raise ValueError(f"StandardConfig.{name}: expected a number in [0, 1], got {value!r}")
+        lo, hi = self.scale
+        if not 1 <= lo <= hi:
+            raise ValueError(f"StandardConfig.scale: expected (lo, hi) with 1 <= lo <= hi, got {self.scale!r}")
+
+
+def _uniform(batch: int, lo: float, hi: float, generator: torch.Generator) -> Tensor:
+    return torch.rand(batch, generator=generator, device=generator.device) * (hi - lo) + lo
+
+
+def standard_params(batch: int, config: StandardConfig, generator: torch.Generator) -> dict[str, Tensor]:
+    """Per-sample parameters, all (B,): ``flip`` (bool), ``scale``, crop centre ``dx``/``dy`` in [-1, 1],
+    ``brightness``, ``contrast``, ``saturation`` factors; every value drawn whatever the others are."""
+    flip = torch.rand(batch, generator=generator, device=generator.device) < config.flip
+    params = {"flip": flip, "scale": _uniform(batch, *config.scale, generator)}
+    params["dx"] = _uniform(batch, -1, 1, generator)
+    params["dy"] = _uniform(batch, -1, 1, generator)
+    for name in ("brightness", "contrast", "saturation"):
+        amount = getattr(config, name)
+        params[name] = _uniform(batch, 1 - amount, 1 + amount, generator)
+    return params
+
+
+def _grid(params: dict[str, Tensor], shape: torch.Size, device: torch.device) -> Tensor:
+    """Sampling grid of a flip and a zoom into a crop at (dx, dy) of the free margin, per sample."""
+    inverse = 1 / params["scale"].to(device, torch.float32)
+    sign = 1 - 2 * params["flip"].to(device, torch.float32)
+    margin = 1 - inverse
+    theta = torch.zeros(shape[0], 2, 3, device=device)
+    theta[:, 0, 0] = sign * inverse
+    theta[:, 1, 1] = inverse
+    theta[:, 0, 2] = params["dx"].to(device, torch.float32) * margin
+    theta[:, 1, 2] = params["dy"].to(device, torch.float32) * margin
+    return F.affine_grid(theta, list(shape), align_corners=False)
+
+
+def _grey(images: Tensor) -> Tensor:
+    """(B, 1, H, W) luma of RGB images."""
+    weights = torch.tensor(_GREY, dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
+    return (images * weights).sum(dim=1, keepdim=True)
+
+
+def _colour(images: Tensor, params: dict[str, Tensor]) -> Tensor:
+    """Brightness, contrast (around each image's mean luma), saturation (around each pixel's luma)."""
+    def factor(name: str) -> Tensor:
+        return params[name].to(images.device, images.dtype).view(-1, 1, 1, 1)
+
+    x = images * factor("brightness")
+    mean = _grey(x).mean(dim=(-2, -1), keepdim=True)
+    x = torch.lerp(mean, x, factor("contrast"))
+    return torch.lerp(_grey(x), x, factor("saturation")).clamp_(0, 1)
+
+
+def standard_transform(images: Tensor, labels: Tensor, params: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+    """Flip + zoom/crop (images bilinear, labels nearest, one grid for both), then colour jitter of the images."""
+    if images.ndim != 4 or images.shape[1] != 3 or not images.is_floating_point():
+        raise ValueError(f"images: expected float (B, 3, H, W) in [0, 1], got {images.dtype} {tuple(images.shape)}")
+    if labels.shape != (images.shape[0], *images.shape[2:]) or labels.is_floating_point():
+        raise ValueError(f"labels: expected integer (B, H, W) = {(images.shape[0], *images.shape[2:])}, "
+                         f"got {labels.dtype} {tuple(labels.shape)}")
+    grid = _grid(params, images.shape, images.device)
+    warped = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    moved = F.grid_sample(labels[:, None].to(grid.dtype), grid, mode="nearest", padding_mode="border",
+                          align_corners=False)
+    return _colour(warped, params), moved[:, 0].round().to(labels.dtype)
+
+
+class StandardAugment:
+    """The standard pipeline as an arm: :func:`standard_params` from the generator, then :func:`standard_transform`."""
+
+    def __init__(self, config: StandardConfig = StandardConfig()) -> None:
+        self.config = config
+
+    def __call__(self, images: Tensor, labels: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        return standard_transform(images, labels, standard_params(images.shape[0], self.config, generator))
+
+
+# ---- FDA and chaining -----------------------------------------------------------------------------
+
+class FDAAugment:
+    """albumentations ``A.FDA`` with probability ``p`` per sample; references: ``references`` (N, 3, H, W).
+
+    A.FDA swaps the low-frequency amplitude spectrum of the image for a reference's (window size
+    ``beta`` drawn from ``beta_limit``; A.FDA's default (0, 0.1)). Which samples, which reference and
+    which beta come from the generator: a sample's A.FDA is reseeded from it before the call.
+    """
+
+    def __init__(self, references: Tensor, *, beta_limit: tuple[float, float] = (0.0, 0.1), p: float = 0.5) -> None:
+        os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+        import albumentations as A
+
+        if references.ndim != 4 or references.shape[1] != 3 or not len(references):
+            raise ValueError(f"references: expected float (N, 3, H, W) images with N >= 1, got {tuple(references.shape)}")
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+            raise ValueError(f"p: expected a number in [0, 1], got {p!r}")
+        self.p = float(p)
+        self.references = list(references.detach().cpu().float().permute(0, 2, 3, 1).contiguous().numpy())
+        self.transform = A.FDA(beta_limit=beta_limit, metadata_key="fda_metadata", p=1.0)
+
+    def __call__(self, images: Tensor, labels: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        batch = images.shape[0]
+        apply = torch.rand(batch, generator=generator, device=generator.device) < self.p
+        seeds = torch.randint(2**31 - 1, (batch,), generator=generator, device=generator.device)
+        out = images.clone()
+        for i in apply.nonzero().flatten().tolist():
+            self.transform.set_random_seed(int(seeds[i]))
+            image = images[i].detach().cpu().float().permute(1, 2, 0).numpy()
+            adapted = self.transform(image=np.ascontiguousarray(image), fda_metadata=self.references)["image"]
+            out[i] = torch.from_numpy(adapted).permute(2, 0, 1).to(images.device, images.dtype).clamp_(0, 1)
+        return out, labels
+
+
+class Chain:
+    """Arms applied in order, each with the same generator."""
+
+    def __init__(self, *augments: Augment) -> None:
+        self.augments = augments
+
+    def __call__(self, images: Tensor, labels: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        for augment in self.augments:
+            images, labels = augment(images, labels, generator)
+        return images, labels
+
+
+# ---- arms by name ---------------------------------------------------------------------------------
+
+def needs_bundle(arm: str) -> bool:
+    """Whether arm ``arm`` reads a bundle."""
+    return arm in _FREQAUG_ARMS
+
+
+def make_arm(
+    arm: str, *, train_images: Tensor | None = None, bundle_path: str | os.PathLike[str] | None = None,
+    seed: int = 0, p: float = 0.5, pool_size: int = 256,
+) -> Augment | None:
+    """The arm named ``arm`` (see the module table); ``none`` is None.
+
+    ``train_images``: FDA's references; ``bundle_path``, ``seed`` (the pool's), ``pool_size``: the
+    freqaug arms'; ``p``: chance per sample of FDA / freqaug (the standard pipeline always runs).
+    """
+    if arm not in ARMS:
+        raise ValueError(f"arm: expected one of {', '.join(ARMS)}, got {arm!r}")
+    if arm == "replace":
+        raise ArmNotAvailable(
+            "arm 'replace' (standard + SyntheticMix replace) needs a layout-conditional bundle, whose generated "
+            "scenes come with their label maps (issue 7, not built yet); the current bundles are unconditional, so "
+            "replaced samples would carry no labels and add nothing to supervised training"
+        )
+    if arm == "none":
+        return None
+    standard = StandardAugment()
+    if arm == "standard":
+        return standard
+    if arm == "fda":
+        if train_images is None:
+            raise ValueError("train_images: the 'fda' arm needs training images as its references")
+        return Chain(standard, FDAAugment(train_images, p=p))
+    if bundle_path is None:
+        raise ValueError(f"bundle_path: the {arm!r} arm needs a bundle file")
+    return Chain(standard, PooledFreqAug(bundle_path, mode=arm, p=p, pool_size=pool_size, seed=seed))

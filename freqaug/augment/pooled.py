@@ -1,0 +1,97 @@
+"""PooledFreqAug: freqaug's ``bands`` / ``blend`` modes as a training-time callable over batches,
+mixing from a pool of scenes generated once, so a training step pays for a copy, not a generator call.
+
+The callable has the ``(images, labels, generator) -> (images, labels)`` form that
+``freqaug.metrics.train_segnet`` takes (and any loop that augments batches after the loader). Every
+random choice of a call comes from the ``generator`` passed in (whether a sample is augmented, its
+strength, which pool image it gets), and the pool from ``seed``, so a run is reproducible by seed,
+unlike :class:`~freqaug.augment.SyntheticBank`, whose refresh thread makes draws depend on timing.
+The pool is built with the bank's generation step and mixed with :class:`FreqAugmenter`'s kernels.
+"""
+from __future__ import annotations
+
+import os
+import time
+from typing import Sequence
+
+import torch
+from torch import Tensor
+
+from freqaug.augment.bank import _generate
+from freqaug.augment.core import FreqAugmenter, mix_seeds
+from freqaug.augment.params import AugmentConfig, sample_params
+
+__all__ = ["PooledFreqAug"]
+
+
+class PooledFreqAug:
+    """``bands`` or ``blend`` with probability ``p`` per sample, the generated image drawn from a fixed pool.
+
+    The pool (``pool_size`` images at the bundle's size, CPU float32, ``pool_size`` x 3 x H x W x 4
+    bytes) is generated at construction from target vectors seeded by ``seed``, ``batch_size`` at a
+    time; ``pool_seconds`` is what that took (count it in the cost of a run). Labels are returned
+    unchanged: both modes keep the image's geometry. ``replace`` is refused: a replaced image no
+    longer matches its labels (see :class:`~freqaug.augment.SyntheticMix`).
+    """
+
+    def __init__(
+        self,
+        bundle_path: str | os.PathLike[str],
+        *,
+        mode: str = "bands",
+        p: float = 0.5,
+        strength: tuple[float, float] = (1.0, 1.0),
+        bands: Sequence[str] | None = None,
+        weight: float | None = None,
+        pool_size: int = 256,
+        seed: int = 0,
+        batch_size: int = 16,
+    ) -> None:
+        if mode == "replace":
+            raise ValueError(
+                "mode: 'replace' is not available in PooledFreqAug: a replaced image no longer matches its labels; "
+                "use freqaug.augment.SyntheticMix (it marks synthetic samples unlabelled) or 'bands' / 'blend'"
+            )
+        for value, name in ((pool_size, "pool_size"), (batch_size, "batch_size")):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
+        config = AugmentConfig(os.fspath(bundle_path), mode=mode, p=p, strength=strength, bands=bands,
+                               weight=weight, device="cpu", seed=seed)
+        self.augmenter = FreqAugmenter(config)  # checks the bundle file and the band names
+        start = time.perf_counter()
+        bundle = self.augmenter.bundle_on("cpu")
+        targets = torch.Generator().manual_seed(mix_seeds(seed, 2))
+        self.pool: Tensor = torch.cat([_generate(bundle, min(batch_size, pool_size - first), targets)
+                                       for first in range(0, pool_size, batch_size)])
+        self.pool_seconds = time.perf_counter() - start
+
+    @property
+    def config(self) -> AugmentConfig:
+        """The augmentation's configuration (``seed`` is the pool's)."""
+        return self.augmenter.config
+
+    def __repr__(self) -> str:
+        c = self.config
+        return f"PooledFreqAug({c.bundle_path!r}, mode={c.mode!r}, p={c.p}, pool_size={len(self.pool)}, seed={c.seed})"
+
+    def sample(self, batch: int, generator: torch.Generator) -> dict[str, Tensor]:
+        """``apply``, ``strength`` (see :func:`sample_params`) and ``index`` (B,) into the pool, from ``generator``."""
+        params = sample_params(batch, self.config, generator, z_dim=0)
+        params["index"] = torch.randint(len(self.pool), (batch,), generator=generator, device=generator.device)
+        return params
+
+    def apply(self, images: Tensor, params: dict[str, Tensor]) -> Tensor:
+        """``images`` (B, 3, H, W) float in [0, 1] with the applied samples mixed with their pool images."""
+        bundle = self.augmenter.bundle_on("cpu")
+        self.augmenter.check_images(images, bundle)
+        index = params["apply"].to(images.device).nonzero().flatten()
+        if index.numel() == 0:
+            return images
+        generated = self.pool[params["index"].cpu()[index.cpu()]].to(images.device, images.dtype)
+        strength = params["strength"].to(images.device)[index]
+        mixed = self.augmenter._mix(bundle, images[index], generated, strength)
+        return images.index_copy(0, index, mixed)
+
+    def __call__(self, images: Tensor, labels: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        """(augmented images, the same labels): parameters drawn from ``generator``."""
+        return self.apply(images, self.sample(images.shape[0], generator)), labels

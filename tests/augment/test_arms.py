@@ -1,0 +1,104 @@
+"""Training-time arms: labels follow the images' geometry, seeds replay, freqaug/FDA change images only."""
+import pytest
+import torch
+
+from freqaug.augment.arms import (
+    ARMS, ArmNotAvailable, Chain, StandardAugment, StandardConfig, make_arm, needs_bundle, standard_params,
+    standard_transform,
+)
+
+NO_COLOUR = StandardConfig(brightness=0, contrast=0, saturation=0)
+
+
+def gen(seed):
+    return torch.Generator().manual_seed(seed)
+
+
+def coded(labels):
+    """Images whose every channel is label / 11: the labels can be read back from the pixels."""
+    return (labels.float() / 11)[:, None].expand(-1, 3, -1, -1).contiguous()
+
+
+def agreement(images, labels):
+    return float((torch.round(images[:, 0] * 11).long() == labels).float().mean())
+
+
+def test_labels_stay_aligned_with_images_under_flip_and_zoom(scenes):
+    _, labels = scenes
+    images = coded(labels)
+    params = standard_params(len(labels), NO_COLOUR, gen(0))
+    params["flip"][:2] = torch.tensor([True, False])
+    params["scale"][:2] = 1.45
+    out, out_labels = standard_transform(images, labels, params)
+    assert out_labels.dtype == labels.dtype and out_labels.shape == labels.shape
+    assert not torch.equal(out_labels, labels)
+    assert agreement(out, out_labels) > 0.85  # only pixels at label boundaries are blended
+    assert agreement(out, labels) < 0.8  # a control: the moved images no longer match the old labels
+    assert agreement(out.flip(-1), out_labels) < 0.8
+
+
+def test_a_flip_alone_mirrors_images_and_labels_exactly_and_nothing_is_the_identity(scenes):
+    images, labels = scenes
+    params = standard_params(len(labels), NO_COLOUR, gen(0))
+    params["scale"][:] = 1.0
+    params["flip"][:] = True
+    out, out_labels = standard_transform(images, labels, params)
+    torch.testing.assert_close(out, images.flip(-1), rtol=0, atol=1e-6)
+    assert torch.equal(out_labels, labels.flip(-1))
+    params["flip"][:] = False
+    out, out_labels = standard_transform(images, labels, params)
+    torch.testing.assert_close(out, images, rtol=0, atol=1e-6)
+    assert torch.equal(out_labels, labels)
+
+
+def test_colour_jitter_changes_images_within_range(scenes):
+    images, labels = scenes
+    params = standard_params(len(labels), StandardConfig(flip=0, scale=(1, 1)), gen(2))
+    out, out_labels = standard_transform(images, labels, params)
+    assert torch.equal(out_labels, labels) and not torch.allclose(out, images)
+    assert 0 <= float(out.min()) and float(out.max()) <= 1
+
+
+@pytest.fixture
+def arms(bundle_path, scenes):
+    images = scenes[0]
+    return {arm: make_arm(arm, train_images=images, bundle_path=bundle_path, seed=0, p=1.0, pool_size=4)
+            for arm in ARMS if arm not in ("none", "replace")}
+
+
+def test_every_arm_replays_from_the_same_seed_and_differs_across_seeds(arms, scenes):
+    images, labels = scenes
+    for name, arm in arms.items():
+        a, b, c = arm(images, labels, gen(7)), arm(images, labels, gen(7)), arm(images, labels, gen(8))
+        assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]), name
+        assert not torch.equal(a[0], c[0]), name
+
+
+@pytest.mark.parametrize("name", ["fda", "bands", "blend"])
+def test_fda_and_freqaug_change_images_but_not_labels(arms, scenes, name):
+    images, labels = scenes
+    standard_images, standard_labels = StandardAugment()(images, labels, gen(3))
+    out, out_labels = arms[name](images, labels, gen(3))  # the standard step draws first, from the same stream
+    assert torch.equal(out_labels, standard_labels)
+    assert out.shape == images.shape and 0 <= float(out.min()) and float(out.max()) <= 1
+    change = [float((out[i] - standard_images[i]).abs().max()) for i in range(len(images))]
+    if name == "fda":  # A.FDA's window is floor(beta * min(H, W)) pixels: a small beta changes nothing
+        assert max(change) > 0.05
+    else:
+        assert min(change) > 0.05
+
+
+def test_arm_table_and_refusals(scenes):
+    assert make_arm("none") is None and isinstance(make_arm("standard"), StandardAugment)
+    assert [a for a in ARMS if needs_bundle(a)] == ["bands", "blend"]
+    with pytest.raises(ArmNotAvailable, match="layout-conditional bundle.*issue 7"):
+        make_arm("replace")
+    with pytest.raises(ValueError, match="expected one of"):
+        make_arm("mixup")
+    with pytest.raises(ValueError, match="train_images"):
+        make_arm("fda")
+    with pytest.raises(ValueError, match="bundle_path"):
+        make_arm("bands")
+    with pytest.raises(ValueError, match="StandardConfig.scale"):
+        StandardConfig(scale=(0.5, 1.0))
+    assert isinstance(make_arm("fda", train_images=scenes[0]), Chain)
