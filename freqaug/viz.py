@@ -14,7 +14,8 @@ from torch import Tensor  # noqa: E402
 
 from freqaug.bands import BandSpec  # noqa: E402
 
-__all__ = ["save_band_grid", "save_sample_grid", "save_spectrum_plot"]
+__all__ = ["save_augment_grid", "save_band_energy_plot", "save_band_grid", "save_channel_spectra", "save_image_grid",
+           "save_image_rows", "save_sample_grid", "save_spectrum_plot"]
 
 
 def _image(x: Tensor) -> np.ndarray:
@@ -139,6 +140,31 @@ def save_sample_grid(output, spec: BandSpec, path: str | Path) -> Path:
     return _save(fig, path)
 
 
+def save_augment_grid(columns: Mapping[str, Tensor], path: str | Path, *, title: str = "") -> Path:
+    """Scenes as rows, versions as titled columns (e.g. original, then each augmentation mode), as one PNG.
+
+    ``columns`` maps a column title to (N, C, H, W) images in [0, 1]; every column holds the same N
+    scenes, row r of each column being scene r. Used by ``make demo`` and the augmentation examples.
+    """
+    if not columns:
+        raise ValueError("columns: expected at least one column of images")
+    counts = {name: int(images.shape[0]) for name, images in columns.items()}
+    if len(set(counts.values())) != 1 or 0 in counts.values():
+        raise ValueError(f"columns: expected the same number (> 0) of images in every column, got {counts}")
+    n, ncols = next(iter(counts.values())), len(columns)
+    height, width = next(iter(columns.values())).shape[-2:]
+    tile = (2.2, 2.2 * height / width)  # inches per image, the images' aspect
+    fig_height = tile[1] * n + 0.3 + (0.35 if title else 0)
+    fig, axes = plt.subplots(n, ncols, figsize=(tile[0] * ncols, fig_height), squeeze=False)
+    for c, (name, images) in enumerate(columns.items()):
+        for r in range(n):
+            _show(axes[r][c], _image(images[r].detach().float().clamp(0, 1)), name if r == 0 else "")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout(pad=0.3, rect=(0, 0, 1, 1 - (0.35 / fig_height if title else 0)))  # the title's strip
+    return _save(fig, path)
+
+
 def save_image_grid(images: Tensor, path: str | Path, *, nrow: int = 8, title: str = "") -> Path:
     """Images (N, C, H, W) in [0, 1] as one PNG grid, written atomically."""
     n = images.shape[0]
@@ -153,6 +179,72 @@ def save_image_grid(images: Tensor, path: str | Path, *, nrow: int = 8, title: s
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout(pad=0.2)
+    return _save(fig, path)
+
+
+def save_image_rows(rows: Mapping[str, Tensor], path: str | Path, *, title: str = "") -> Path:
+    """Image sets as labelled rows (e.g. real, then generated) of (N, C, H, W) images in [0, 1], one PNG."""
+    if not rows or not all(len(images) for images in rows.values()):
+        raise ValueError(f"rows: expected at least one non-empty set of images, got {[len(v) for v in rows.values()]}")
+    n = max(len(images) for images in rows.values())
+    height, width = next(iter(rows.values())).shape[-2:]
+    tile = (1.8, 1.8 * height / width)
+    fig, axes = plt.subplots(len(rows), n, figsize=(tile[0] * n + 0.4, tile[1] * len(rows) + (0.4 if title else 0.1)),
+                             squeeze=False)
+    for r, (label, images) in enumerate(rows.items()):
+        for c, ax in enumerate(axes[r]):
+            if c < len(images):
+                _show(ax, _image(images[c].detach().float().clamp(0, 1)), "")
+            else:
+                ax.axis("off")
+        axes[r][0].set_ylabel(label, fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout(pad=0.3)
+    return _save(fig, path)
+
+
+def save_channel_spectra(
+    freqs, log10_power: Mapping[str, object], path: str | Path, *, channel_names: tuple[str, ...] = ("R", "G", "B"),
+    title: str = "",
+) -> Path:
+    """Radially averaged log10 power spectra, one panel per channel, one line per set (e.g. real, generated).
+
+    ``freqs`` (bins,) as a fraction of Nyquist; ``log10_power`` maps a set's name to its (C, bins) values.
+    """
+    curves = {name: np.asarray(values, dtype=np.float64) for name, values in log10_power.items()}
+    channels = next(iter(curves.values())).shape[0]
+    fig, axes = plt.subplots(1, channels, figsize=(4.2 * channels, 3.6), squeeze=False, sharey=True)
+    for c, ax in enumerate(axes[0]):
+        for name, values in curves.items():
+            ax.plot(np.asarray(freqs), values[c], label=name)
+        ax.set_title(channel_names[c] if c < len(channel_names) else f"channel {c}", fontsize=10)
+        ax.set_xlabel("radial frequency (fraction of Nyquist)", fontsize=8)
+        ax.grid(True, alpha=0.3)
+    axes[0][0].set_ylabel("log10 mean power")
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(title or "radially averaged power spectrum per channel", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def save_band_energy_plot(shares: Mapping[str, Mapping[str, float]], path: str | Path, *, title: str = "") -> Path:
+    """Grouped bars (log scale) of the share of energy per band, one bar colour per set (e.g. real, generated)."""
+    sets = list(shares)
+    bands = list(shares[sets[0]])
+    x = np.arange(len(bands))
+    width = 0.8 / len(sets)
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.7 * len(bands) * len(sets) + 1.5), 4.0))
+    for i, name in enumerate(sets):
+        values = [max(shares[name][band], 1e-12) for band in bands]
+        ax.bar(x + (i - (len(sets) - 1) / 2) * width, values, width, label=name)
+    ax.set_yscale("log")
+    ax.set_xticks(x, bands)
+    ax.set_ylabel("share of total energy")
+    ax.set_title(title or "energy per band", fontsize=10)
+    ax.grid(True, axis="y", which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
     return _save(fig, path)
 
 
