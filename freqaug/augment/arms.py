@@ -29,6 +29,7 @@ from freqaug.augment.pooled import PooledFreqAug
 
 __all__ = [
     "ARMS",
+    "UNAVAILABLE",
     "ArmNotAvailable",
     "Augment",
     "Chain",
@@ -46,6 +47,12 @@ Augment = Callable[[Tensor, Tensor, torch.Generator], tuple[Tensor, Tensor]]
 
 ARMS: tuple[str, ...] = ("none", "standard", "fda", "bands", "blend", "replace")
 _FREQAUG_ARMS = ("bands", "blend")
+UNAVAILABLE: dict[str, str] = {
+    "replace": "arm 'replace' (standard + SyntheticMix replace) needs a layout-conditional bundle, whose generated "
+    "scenes come with their label maps (issue 7, not built yet); the current bundles are unconditional, so "
+    "replaced samples would carry no labels and add nothing to supervised training",
+}
+"""Arms that cannot run yet, with the reason :func:`make_arm` raises."""
 _GREY = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma weights
 
 
@@ -213,12 +220,8 @@ def make_arm(
     """
     if arm not in ARMS:
         raise ValueError(f"arm: expected one of {', '.join(ARMS)}, got {arm!r}")
-    if arm == "replace":
-        raise ArmNotAvailable(
-            "arm 'replace' (standard + SyntheticMix replace) needs a layout-conditional bundle, whose generated "
-            "scenes come with their label maps (issue 7, not built yet); the current bundles are unconditional, so "
-            "replaced samples would carry no labels and add nothing to supervised training"
-        )
+    if arm in UNAVAILABLE:
+        raise ArmNotAvailable(UNAVAILABLE[arm])
     if arm == "none":
         return None
     standard = StandardAugment()

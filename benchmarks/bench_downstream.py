@@ -1,0 +1,375 @@
+"""Downstream value of augmentation: SegNet trained from scratch on CamVid 128x96 train, scored on val.
+
+    .venv/bin/python benchmarks/bench_downstream.py [--arms none standard fda bands blend replace]
+        [--seeds 0 1 2] [--budgets 360 1080] [--bundle runs/camvid/bundle.safetensors]
+        [--data ../shared/data/camvid/128x96 | --drawn] [--out benchmarks/results/downstream]
+
+For every (budget, seed, arm) the fixed SegNet (``freqaug.metrics.SegNet``, width 24, ~1.1M
+parameters) is trained from scratch for ``budget`` AdamW steps (its own cosine schedule: a long run
+is never a short one evaluated early) at batch 16 with median-frequency class-weighted
+cross-entropy, then scored on val: mIoU over the 11 classes (id 11 ignored) and pixel accuracy.
+The seeds set the initial weights and the batch order, the same for every arm. Arms
+(``freqaug.augment.arms``): none; standard (flip, zoom/crop, colour jitter); standard + A.FDA with
+training images as references; standard + freqaug bands / blend (p = 0.5, from a pool of 256
+scenes generated once per run from the bundle; its generation counts in the run's wall-clock);
+replace is listed as not run (it needs a layout-conditional bundle).
+
+Resumable: each finished run is added to OUT/downstream.json (written atomically) and a rerun skips
+the runs recorded there, so the grid can be completed over several sessions; after every run the
+table OUT/downstream.md and the chart OUT/downstream.png are rewritten from what is done. Without
+CamVid (or with --drawn) it runs on drawn street scenes.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from freqaug._files import sha256_file, write_atomic
+from freqaug.augment.arms import ARMS, UNAVAILABLE, StandardConfig, make_arm, needs_bundle
+from freqaug.bundle import load_bundle
+from freqaug.data import SegmentationFolder, synthetic_batch
+from freqaug.metrics.segnet import evaluate_segmentation, median_frequency_weights, train_segnet
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "camvid" / "128x96"
+DEFAULT_BUNDLE = ROOT / "runs" / "camvid" / "bundle.safetensors"
+DEFAULT_OUT = HERE / "results" / "downstream"
+NUM_CLASSES, IGNORE_INDEX = 11, 11
+FORMAT, VERSION = "freqaug-bench-downstream", 1
+NOISE_NOTE = ("With a seed-to-seed std of about 0.8 mIoU points (issue 6), a difference under ~1.5 points "
+              "between two arms with 3 seeds is within seed noise.")
+BUNDLE_COMMAND = "freqaug train --data ../shared/data/camvid/128x96/train --out runs/camvid"
+
+
+# ---- data -----------------------------------------------------------------------------------------
+
+def load_split(folder: Path, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """A labelled CamVid-layout folder as (N, 3, H, W) float images in [0, 1] and (N, H, W) int64 labels."""
+    dataset = SegmentationFolder(folder, size=size, labels=True, num_classes=NUM_CLASSES, ignore_index=IGNORE_INDEX)
+    batch = next(iter(DataLoader(dataset, batch_size=len(dataset))))
+    return batch["image"], batch["label"]
+
+
+def load_data(data: Path | None, size: tuple[int, int], drawn: int) -> dict[str, Any]:
+    """Train and val splits of ``data`` (``train/``, ``val/``), or ``drawn`` + ``drawn // 4`` drawn scenes when None."""
+    if data is None:
+        return {"source": f"drawn street scenes (train seed 0, val seed 1), {size[0]}x{size[1]} (HxW)",
+                "train": synthetic_batch(drawn, size=size, seed=0),
+                "val": synthetic_batch(max(1, drawn // 4), size=size, seed=1)}
+    return {"source": f"{data.resolve()} at {size[0]}x{size[1]} (HxW)",
+            "train": load_split(data / "train", size), "val": load_split(data / "val", size)}
+
+
+# ---- provenance -----------------------------------------------------------------------------------
+
+def git_commit() -> str | None:
+    """The checkout's HEAD commit, or None outside git."""
+    try:
+        out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def bundle_info(path: Path) -> dict[str, Any]:
+    """What identifies the bundle a freqaug run used: file sha256, weights sha256, its provenance."""
+    bundle = load_bundle(path)
+    manifest = bundle.manifest
+    return {"path": str(path.resolve()), "sha256": sha256_file(path), "weights_sha256": manifest["weights"]["sha256"],
+            "freqaug_version": manifest.get("freqaug_version"), "provenance": manifest.get("provenance"),
+            "spec": bundle.spec.describe(), "image_size": list(bundle.image_size)}
+
+
+def utc_now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+
+
+# ---- results file ---------------------------------------------------------------------------------
+
+def setup_of(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, Any]:
+    """Everything that must be equal for runs to share one table (checked on resume)."""
+    return {
+        "data": data["source"], "train_images": len(data["train"][0]), "val_images": len(data["val"][0]),
+        "size": list(args.size), "num_classes": NUM_CLASSES, "ignore_index": IGNORE_INDEX,
+        "model": "freqaug.metrics.SegNet width 24", "batch_size": args.batch_size, "lr": 2e-3, "weight_decay": 1e-4,
+        "schedule": "cosine to lr/100 over the budget", "loss": "cross-entropy, median-frequency class weights",
+        "p": args.p, "pool_size": args.pool_size, "standard": {k: v for k, v in vars(StandardConfig()).items()},
+        "fda_beta_limit": [0.0, 0.1],
+    }
+
+
+def read_results(path: Path, setup: dict[str, Any]) -> dict[str, Any]:
+    """The results file, or a new one; a file made with another setup is refused (use another --out)."""
+    if not path.is_file():
+        return {"format": FORMAT, "version": VERSION, "setup": setup, "runs": [], "not_run": {}}
+    results = json.loads(path.read_text())
+    if results.get("format") != FORMAT or results.get("version") != VERSION:
+        raise SystemExit(f"{path}: not a {FORMAT} version {VERSION} results file; use another --out")
+    old = json.loads(json.dumps(results["setup"]))
+    new = json.loads(json.dumps(setup))
+    changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    if changed:
+        detail = "; ".join(f"{k}: {old.get(k)!r} there, {new.get(k)!r} now" for k in changed)
+        raise SystemExit(f"{path}: recorded with another setup ({detail}); use another --out to start a new grid")
+    return results
+
+
+def done_keys(results: dict[str, Any]) -> set[tuple[str, int, int]]:
+    return {(r["arm"], r["budget"], r["seed"]) for r in results["runs"]}
+
+
+def check_bundle(results: dict[str, Any], bundle: dict[str, Any], path: Path) -> None:
+    """Refuse to mix freqaug runs made with different bundles in one results file."""
+    for run in results["runs"]:
+        if run.get("bundle") and run["bundle"]["sha256"] != bundle["sha256"]:
+            raise SystemExit(
+                f"{path}: run {run['arm']}/{run['budget']}/{run['seed']} used bundle sha256 {run['bundle']['sha256'][:12]}..., "
+                f"now {bundle['path']} has {bundle['sha256'][:12]}...; use another --out for another bundle"
+            )
+
+
+# ---- one run ----------------------------------------------------------------------------------------
+
+def run_one(arm: str, budget: int, seed: int, data: dict[str, Any], weights: torch.Tensor,
+            args: argparse.Namespace) -> dict[str, Any]:
+    """Train one SegNet with ``arm`` for ``budget`` steps and score it on val."""
+    train_x, train_y = data["train"]
+    load_before = os.getloadavg()[0]
+    start = time.perf_counter()
+    augment = make_arm(arm, train_images=train_x, bundle_path=args.bundle, seed=seed, p=args.p,
+                       pool_size=args.pool_size)
+    pool_seconds = sum(getattr(a, "pool_seconds", 0.0) for a in getattr(augment, "augments", ()))
+    model = train_segnet(train_x, train_y, num_classes=NUM_CLASSES, ignore_index=IGNORE_INDEX, steps=budget,
+                         batch_size=args.batch_size, seed=seed, class_weights=weights, augment=augment, progress=True)
+    train_seconds = time.perf_counter() - start
+    scores = evaluate_segmentation(model, *data["val"], num_classes=NUM_CLASSES, ignore_index=IGNORE_INDEX)
+    return {
+        "arm": arm, "budget": budget, "seed": seed,
+        "miou": scores["miou"], "pixel_accuracy": scores["pixel_accuracy"], "iou": scores["iou"],
+        "seconds": round(train_seconds, 2), "pool_seconds": round(pool_seconds, 2),
+        "seconds_per_step": round(train_seconds / max(budget, 1), 4),
+        "eval_seconds": round(time.perf_counter() - start - train_seconds, 2),
+        "bundle": args.bundle_info if needs_bundle(arm) else None,
+        "provenance": {"date": utc_now(), "load_average_1min_before": round(load_before, 2),
+                       "load_average_1min_after": round(os.getloadavg()[0], 2), "torch_threads": torch.get_num_threads(),
+                       "torch": torch.__version__, "cpu_count": os.cpu_count(), "commit": args.commit},
+    }
+
+
+# ---- report -----------------------------------------------------------------------------------------
+
+def _stats(values: list[float]) -> tuple[float, float | None]:
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else None
+
+
+def _pm(values: list[float], scale: float = 100.0) -> str:
+    mean, std = _stats([v * scale for v in values])
+    return f"{mean:.1f} ± {std:.1f}" if std is not None else f"{mean:.1f} (1 seed)"
+
+
+def _delta(runs: dict[tuple[str, int, int], dict], arm: str, ref: str, budget: int) -> str:
+    """Mean over the seeds both arms have of (arm - ref) mIoU, in points, with the seed count."""
+    if arm == ref:
+        return "-"
+    seeds = sorted(s for (a, b, s) in runs if a == arm and b == budget and (ref, budget, s) in runs)
+    if not seeds:
+        return "n/a"
+    diffs = [100 * (runs[arm, budget, s]["miou"] - runs[ref, budget, s]["miou"]) for s in seeds]
+    return f"{statistics.fmean(diffs):+.1f} (n={len(seeds)})"
+
+
+def summary_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per (budget, arm) with runs: the seeds, mIoU / pixel accuracy values and mean seconds."""
+    rows = []
+    budgets = sorted({r["budget"] for r in results["runs"]})
+    arms = [a for a in ARMS if any(r["arm"] == a for r in results["runs"])]
+    for budget in budgets:
+        for arm in arms:
+            runs = sorted((r for r in results["runs"] if r["arm"] == arm and r["budget"] == budget), key=lambda r: r["seed"])
+            if runs:
+                rows.append({"budget": budget, "arm": arm, "seeds": [r["seed"] for r in runs],
+                             "miou": [r["miou"] for r in runs], "pixel_accuracy": [r["pixel_accuracy"] for r in runs],
+                             "seconds": statistics.fmean(r["seconds"] for r in runs),
+                             "pool_seconds": statistics.fmean(r["pool_seconds"] for r in runs)})
+    return rows
+
+
+def markdown(results: dict[str, Any], command: str) -> str:
+    """The results table, the per-run list and the provenance, for what is done so far."""
+    setup = results["setup"]
+    runs = {(r["arm"], r["budget"], r["seed"]): r for r in results["runs"]}
+    lines = [
+        "# Downstream segmentation: val mIoU of a SegNet trained with each augmentation arm", "",
+        f"Command: `{command}`", "",
+        f"Data: {setup['data']}; train {setup['train_images']} images, val {setup['val_images']}. "
+        f"Model: {setup['model']} (~1.1M parameters) from scratch; batch {setup['batch_size']}, AdamW lr "
+        f"{setup['lr']}, {setup['schedule']}; {setup['loss']}; mIoU over {setup['num_classes']} classes, id "
+        f"{setup['ignore_index']} ignored. FDA and freqaug: p = {setup['p']} per sample on top of the standard "
+        f"pipeline; freqaug draws from a pool of {setup['pool_size']} scenes generated once per run (counted in s / run).",
+        "",
+        "| budget (steps) | arm | n seeds | val mIoU % | pixel acc % | Δ mIoU vs none | Δ mIoU vs standard | s / run | of which pool |",
+        "|---:|---|---:|---|---|---|---|---:|---:|",
+    ]
+    for row in summary_rows(results):
+        budget, arm = row["budget"], row["arm"]
+        lines.append(
+            f"| {budget} | {arm} | {len(row['seeds'])} | {_pm(row['miou'])} | {_pm(row['pixel_accuracy'])} | "
+            f"{_delta(runs, arm, 'none', budget)} | {_delta(runs, arm, 'standard', budget)} | "
+            f"{row['seconds']:.0f} | {row['pool_seconds']:.0f} |"
+        )
+    for arm, reason in sorted(results.get("not_run", {}).items()):
+        lines.append(f"| all | {arm} | 0 | not run | | | | | |")
+    lines += [
+        "", "mean ± std over the seeds done (n seeds); Δ: mean over the seeds both arms have of the difference, in "
+        f"mIoU points. {NOISE_NOTE}",
+    ]
+    for arm, reason in sorted(results.get("not_run", {}).items()):
+        lines += ["", f"Not run: `{arm}`: {reason}."]
+    bundles = {r["bundle"]["sha256"]: r["bundle"] for r in results["runs"] if r.get("bundle")}
+    for bundle in bundles.values():
+        lines += ["", f"Bundle: `{bundle['path']}` (file sha256 `{bundle['sha256']}`, weights sha256 "
+                      f"`{bundle['weights_sha256']}`, {bundle['spec']}, {bundle['image_size'][0]}x{bundle['image_size'][1]}); "
+                      f"provenance: `{json.dumps(bundle['provenance'], sort_keys=True)}`"]
+    loads = [r["provenance"]["load_average_1min_after"] for r in results["runs"]]
+    threads = sorted({r["provenance"]["torch_threads"] for r in results["runs"]})
+    if loads:
+        lines += ["", f"Machine: 1-minute load average after each run {min(loads):.2f}-{max(loads):.2f}; torch threads "
+                      f"{', '.join(map(str, threads))}. Wall-clock compares arms only under similar load "
+                      "(per-run values in downstream.json)."]
+    lines += ["", "## Runs", "", "| budget | seed | arm | val mIoU % | pixel acc % | s | s / step | load after | date |",
+              "|---:|---:|---|---:|---:|---:|---:|---:|---|"]
+    for r in sorted(results["runs"], key=lambda r: (r["budget"], r["seed"], ARMS.index(r["arm"]))):
+        p = r["provenance"]
+        lines.append(f"| {r['budget']} | {r['seed']} | {r['arm']} | {100 * r['miou']:.1f} | {100 * r['pixel_accuracy']:.1f} "
+                     f"| {r['seconds']:.0f} | {r['seconds_per_step']:.2f} | {p['load_average_1min_after']:.2f} | {p['date']} |")
+    return "\n".join(lines) + "\n"
+
+
+def bar_chart(results: dict[str, Any], path: Path) -> Path:
+    """Mean ± std val mIoU per arm, one group of bars per budget, n seeds written on each bar."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = summary_rows(results)
+    budgets = sorted({r["budget"] for r in rows})
+    arms = [a for a in ARMS if any(r["arm"] == a for r in rows)]
+    fig, ax = plt.subplots(figsize=(2.6 + 0.9 * max(1, len(arms)) * max(1, len(budgets)), 4.2))
+    width = 0.8 / max(1, len(arms))
+    bars = []  # (x, mean, std, n, arm)
+    for i, arm in enumerate(arms):
+        for j, budget in enumerate(budgets):
+            row = next((r for r in rows if r["arm"] == arm and r["budget"] == budget), None)
+            if row is not None:
+                mean, std = _stats([100 * v for v in row["miou"]])
+                bars.append((j + (i - (len(arms) - 1) / 2) * width, mean, std or 0.0, len(row["seeds"]), arm))
+    top = max((mean + std for _, mean, std, _, _ in bars), default=1.0)
+    labelled: set[str] = set()
+    for x, mean, std, n, arm in bars:
+        ax.bar(x, mean, width, yerr=std, capsize=3, color=f"C{ARMS.index(arm)}", label=None if arm in labelled else arm)
+        ax.text(x, mean + std + 0.01 * top, f"n={n}", ha="center", va="bottom", fontsize=7)
+        labelled.add(arm)
+    ax.set_ylim(0, 1.12 * top)
+    ax.set_xticks(range(len(budgets)), [f"{b} steps" for b in budgets])
+    ax.set_ylabel("val mIoU (%)")
+    ax.set_title("SegNet val mIoU per augmentation arm (mean ± std over n seeds)", fontsize=10)
+    if labelled:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    not_run = sorted(results.get("not_run", {}))
+    if not_run:
+        fig.text(0.01, 0.01, f"not run: {', '.join(not_run)}", fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path
+
+
+def write_reports(results: dict[str, Any], out: Path, command: str) -> None:
+    """The results JSON (atomically), then the Markdown table and the chart."""
+    write_atomic(out / "downstream.json", (json.dumps(results, indent=1) + "\n").encode())
+    write_atomic(out / "downstream.md", markdown(results, command).encode())
+    if results["runs"]:
+        bar_chart(results, out / "downstream.png")
+
+
+# ---- main -------------------------------------------------------------------------------------------
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--budgets", nargs="+", type=int, default=[360, 1080], help="optimiser steps, one run each")
+    parser.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE, help=f"bundle for bands/blend (`{BUNDLE_COMMAND}`)")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with train/ and val/ (CamVid layout)")
+    parser.add_argument("--drawn", action="store_true", help="drawn street scenes instead of --data (also when it is absent)")
+    parser.add_argument("--drawn-n", type=int, default=256, help="drawn training scenes (val: a quarter as many)")
+    parser.add_argument("--size", nargs=2, type=int, default=[96, 128], metavar=("H", "W"))
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--p", type=float, default=0.5, help="chance per sample of FDA / freqaug")
+    parser.add_argument("--pool-size", type=int, default=256, help="generated scenes per freqaug run")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1 on a shared machine)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Run the missing runs of the grid; returns the results dict with ``trained``: the runs done now."""
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    command = "benchmarks/bench_downstream.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    use_drawn = args.drawn or not (args.data / "train").is_dir()
+    if use_drawn and not args.drawn:
+        print(f"{args.data}/train not found: using drawn street scenes", flush=True)
+    data = load_data(None if use_drawn else args.data, tuple(args.size), args.drawn_n)
+    args.out.mkdir(parents=True, exist_ok=True)
+    results = read_results(args.out / "downstream.json", setup_of(args, data))
+    args.commit = git_commit()
+    arms = [a for a in ARMS if a in args.arms]
+    for arm in (a for a in arms if a in UNAVAILABLE):
+        results["not_run"][arm] = UNAVAILABLE[arm]
+        print(f"not run: {UNAVAILABLE[arm]}", flush=True)
+    arms = [a for a in arms if a not in UNAVAILABLE]
+    args.bundle_info = None
+    if any(needs_bundle(a) for a in arms):
+        if not args.bundle.is_file():
+            raise SystemExit(f"{args.bundle}: no bundle for the arms {[a for a in arms if needs_bundle(a)]}; train one "
+                             f"with `{BUNDLE_COMMAND}` (CamVid train only) or pass --bundle / leave those arms out")
+        args.bundle_info = bundle_info(args.bundle)
+        check_bundle(results, args.bundle_info, args.out / "downstream.json")
+    weights = median_frequency_weights(data["train"][1], NUM_CLASSES, IGNORE_INDEX)
+    todo = [(a, b, s) for b in args.budgets for s in args.seeds for a in arms if (a, b, s) not in done_keys(results)]
+    print(f"{len(todo)} runs to do ({len(results['runs'])} recorded in {args.out / 'downstream.json'}); "
+          f"data: {data['source']}", flush=True)
+    write_reports(results, args.out, command)
+    trained = []
+    for arm, budget, seed in tqdm(todo, desc="downstream runs", unit="run"):
+        run = run_one(arm, budget, seed, data, weights, args)
+        results["runs"].append(run)
+        write_reports(results, args.out, command)
+        trained.append((arm, budget, seed))
+        tqdm.write(f"{arm:8s} budget {budget:5d} seed {seed}: val mIoU {100 * run['miou']:.1f}, pixel acc "
+                   f"{100 * run['pixel_accuracy']:.1f}, {run['seconds']:.0f} s ({run['seconds_per_step']:.2f} s/step, "
+                   f"pool {run['pool_seconds']:.1f} s), load {run['provenance']['load_average_1min_after']:.2f}")
+    print(markdown(results, command))
+    return {**results, "trained": trained}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""bench_downstream: finished runs are recorded and skipped on rerun; partial grids render; setups never mix."""
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.augment.conftest import build_bundle
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_downstream.py"
+TINY = ["--drawn", "--drawn-n", "8", "--size", "32", "48", "--batch-size", "4", "--pool-size", "4", "--budgets", "2"]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_downstream", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    return build_bundle(tmp_path_factory.mktemp("bundle") / "tiny.safetensors")
+
+
+def run(bench, out, bundle, *extra):
+    threads = torch.get_num_threads()
+    try:
+        return bench.main([*TINY, "--bundle", str(bundle), "--out", str(out), *extra])
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_runs_are_recorded_skipped_on_rerun_and_partial_grids_render(bench, bundle, tmp_path):
+    first = run(bench, tmp_path, bundle, "--arms", "none", "bands", "replace", "--seeds", "0")
+    assert first["trained"] == [("none", 2, 0), ("bands", 2, 0)]
+    recorded = json.loads((tmp_path / "downstream.json").read_text())
+    assert [(r["arm"], r["budget"], r["seed"]) for r in recorded["runs"]] == first["trained"]
+    bands = recorded["runs"][1]
+    assert bands["bundle"]["weights_sha256"] and bands["pool_seconds"] > 0 and 0 <= bands["miou"] <= 1
+    assert {"date", "load_average_1min_after", "torch_threads", "commit"} <= set(bands["provenance"])
+    assert recorded["runs"][0]["bundle"] is None and "replace" in recorded["not_run"]
+    table = (tmp_path / "downstream.md").read_text()
+    assert "| 2 | none | 1 |" in table and "(1 seed)" in table and "| all | replace | 0 | not run |" in table
+    assert "within seed noise" in table and "layout-conditional bundle" in table
+    assert (tmp_path / "downstream.png").stat().st_size > 1000
+
+    again = run(bench, tmp_path, bundle, "--arms", "none", "bands", "--seeds", "0")
+    assert again["trained"] == [] and again["runs"] == recorded["runs"]
+
+    more = run(bench, tmp_path, bundle, "--arms", "none", "bands", "--seeds", "0", "1")
+    assert more["trained"] == [("none", 2, 1), ("bands", 2, 1)]
+    assert len(json.loads((tmp_path / "downstream.json").read_text())["runs"]) == 4
+    table = (tmp_path / "downstream.md").read_text()
+    assert "| 2 | bands | 2 |" in table and "(n=2)" in table
+
+
+def test_other_setups_and_bundles_are_refused(bench, bundle, tmp_path):
+    run(bench, tmp_path, bundle, "--arms", "bands", "--seeds", "0")
+    with pytest.raises(SystemExit, match="batch_size: 4 there, 2 now"):
+        bench.main([*TINY, "--batch-size", "2", "--bundle", str(bundle), "--out", str(tmp_path), "--arms", "none"])
+    other = build_bundle(tmp_path / "other.safetensors", seed=1)
+    with pytest.raises(SystemExit, match="another --out for another bundle"):
+        run(bench, tmp_path, other, "--arms", "bands", "--seeds", "1")
+    with pytest.raises(SystemExit, match="freqaug train --data"):
+        run(bench, tmp_path / "new", tmp_path / "missing.safetensors", "--arms", "none", "blend")
