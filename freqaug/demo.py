@@ -4,6 +4,8 @@
    band grids, a spectrum plot and the reconstruction errors.
 2. Train a FreqGAN briefly (band GANs, then baseline + alpha) and write its sample grids: a short,
    unconverged run that shows the pipeline end to end, not the quality of a full run.
+3. Export that run's bundle, draw scenes from it, and augment a batch of training scenes with it in
+   every mode (``augment_grid.png``).
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ DEMO_SPECS = {
 CAMVID_SUBDIR = Path("256x192") / "train"
 TRAIN_SUBDIR = Path("128x96") / "train"
 TRAIN_SIZE = (96, 128)
+AUGMENT_ROWS = 4  # scenes in the demo's augment_grid.png
 
 
 def default_data_dir() -> Path | None:
@@ -128,13 +131,14 @@ def run_training_demo(run_dir: Path, data: Path | None, steps: tuple[int, int], 
     trainer = train_run(run_dir, images * 2 - 1, config, progress=True)
     seconds = round(time.perf_counter() - start, 1)
     bundle_path, grid = export_and_sample(run_dir, data if source == str(data) else None, seed)
+    augment_grid = save_mode_grid(bundle_path, images[:AUGMENT_ROWS], run_dir / "augment_grid.png", seed)
     last = {}
     for line in (run_dir / "log.jsonl").read_text().splitlines():
         record = json.loads(line)
         last[record["stage"]] = record
     return {
         "source": source, "steps": trainer.step, "seconds": seconds, "bundle": str(bundle_path),
-        "bundle_samples": str(grid),
+        "bundle_samples": str(grid), "augment_grid": str(augment_grid),
         "alpha": trainer.model.blend.alpha.tolist(), "last_losses": last,
         "samples": str(run_dir / "samples" / "latest.png"),
     }
@@ -150,6 +154,22 @@ def export_and_sample(run_dir: Path, data: Path | None, seed: int, n: int = 16) 
     grid = save_image_grid(bundle.generate(n, seed=seed), run_dir / "bundle_samples.png",
                            title=f"{n} scenes from {path.name} (seed {seed})")
     return path, grid
+
+
+def save_mode_grid(bundle_path: Path, scenes: torch.Tensor, path: Path, seed: int) -> Path:
+    """A batch of ``scenes`` (N, 3, H, W) in [0, 1] augmented by the bundle in every mode (p = 1), as a PNG grid.
+
+    Columns: the original, then ``bands``, ``blend`` and ``replace`` (whose samples are flagged
+    unlabelled), each from :class:`~freqaug.augment.FreqAugBatch` with the same seed.
+    """
+    from freqaug.augment import MODES, FreqAugBatch
+    from freqaug.viz import save_augment_grid
+
+    columns = {"original": scenes}
+    for mode in MODES:
+        title = "replace (flagged unlabelled)" if mode == "replace" else mode
+        columns[title] = FreqAugBatch(bundle_path, mode=mode, p=1.0, seed=seed)(scenes)
+    return save_augment_grid(columns, path, title=f"an augmented batch: FreqAugBatch(p=1) with {bundle_path.name}")
 
 
 def _write_json(path: Path, data: dict) -> None:

@@ -3,6 +3,7 @@ import json
 from pathlib import Path
 
 import cv2
+import PIL.Image
 import pytest
 
 from freqaug import cli, demo, load_bundle
@@ -79,4 +80,6 @@ def test_demo_trains_briefly_and_writes_samples(scene_folder, tmp_path, monkeypa
     bundle = load_bundle(training["bundle"])  # the demo ends by exporting a bundle and drawing from it
     assert bundle.image_size == (32, 48) and bundle.manifest["provenance"]["data"] is not None
     assert Path(training["bundle_samples"]).read_bytes()[:4] == b"\x89PNG"
+    with PIL.Image.open(training["augment_grid"]) as grid:  # an augmented batch: original + 3 modes, 4 scenes
+        assert grid.format == "PNG" and grid.width > grid.height
     assert json.loads((tmp_path / "out" / "reconstruction.json").read_text())["training"]["steps"]["stage2"] == 1
