@@ -202,6 +202,65 @@ def _add_bundle_commands(sub) -> None:
     expand.set_defaults(func=_expand)
 
 
+# ---- evaluation: eval, train-segnet -------------------------------------------------------------------
+
+def _eval(args: argparse.Namespace) -> int:
+    from freqaug.evaluate import EVAL_FILES, default_out_dir, evaluate_bundle
+
+    out = args.out or default_out_dir(args.bundle)
+    report = evaluate_bundle(args.bundle, args.data, out, n=args.n, seed=args.seed, segnet=args.segnet,
+                             inception=args.inception, device=args.device, batch_size=args.batch_size)
+    m = report["metrics"]
+    print(f"SWD x1e3 mean {m['swd']['mean']:.1f}; spectrum distance {m['spectrum']['distance']['mean']:.3f}")
+    for name in ("segnet", "inception"):
+        entry = m[name]
+        if entry["status"] == "skipped":
+            print(f"{name}: skipped ({entry['how']})")
+        else:
+            scores = {k: entry[k] for k in ("frechet_distance", "fid", "kid_mean", "precision", "recall") if k in entry}
+            print(f"{name}: " + ", ".join(f"{k} {v:.4g}" for k, v in scores.items()))
+    print(f"wrote {', '.join(EVAL_FILES)} to {out}/")
+    return 0
+
+
+def _train_segnet(args: argparse.Namespace) -> int:
+    from freqaug.evaluate import train_segnet_on_folder
+
+    result = train_segnet_on_folder(args.data, args.out, steps=args.steps, seed=args.seed,
+                                    batch_size=args.batch_size, device=args.device)
+    print(f"trained a segnet for {result['steps']} steps on {result['images']} images; on them: mIoU "
+          f"{result['train_miou']:.3f}, pixel accuracy {result['train_pixel_accuracy']:.3f}; wrote {result['path']}")
+    return 0
+
+
+def _add_eval_commands(sub) -> None:
+    """The eval and train-segnet sub-commands."""
+    ev = sub.add_parser("eval", help="score a bundle against real images: SWD, spectra, band energy, FD/PR, FID/KID")
+    ev.add_argument("bundle", type=Path, help="bundle file (.safetensors)")
+    ev.add_argument("--data", type=Path, required=True,
+                    help="real images at the bundle's size: a folder of images, or one holding images/ (CamVid layout)")
+    ev.add_argument("--out", type=Path, default=None, help="output folder (default: <bundle stem>_eval beside the bundle)")
+    ev.add_argument("--n", type=_count(2), default=None, help="images to generate (default: as many as the real ones)")
+    ev.add_argument("--seed", type=_count(0), default=0, help="seed of the generated images and of SWD (default 0)")
+    ev.add_argument("--segnet", type=Path, default=None,
+                    help="segnet file (freqaug train-segnet) for the domain Fréchet distance and precision/recall")
+    ev.add_argument("--inception", type=Path, default=None,
+                    help="FID Inception weights (pt_inception-2015-12-05-6726825d.pth) for FID/KID; "
+                         "default $FREQAUG_INCEPTION_WEIGHTS, else skipped")
+    ev.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    ev.add_argument("--batch-size", type=_count(1), default=64, help="images per generator / network call (default 64)")
+    ev.set_defaults(func=_eval)
+
+    seg = sub.add_parser("train-segnet", help="train the small segmentation network whose features eval --segnet uses")
+    seg.add_argument("--data", type=Path, required=True, help="CamVid-layout folder with images/ and labels/ (id 11 ignored)")
+    seg.add_argument("--out", type=Path, required=True, help="segnet file to write, e.g. segnet.safetensors")
+    seg.add_argument("--steps", type=_count(0), default=300, help="optimiser steps (default 300)")
+    seg.add_argument("--seed", type=_count(0), default=0, help="seed of the initial weights and batch order (default 0)")
+    seg.add_argument("--batch-size", type=_count(1), default=16, help="images per step (default 16)")
+    seg.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    seg.set_defaults(func=_train_segnet)
+
+
 def _add_generation_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by generate and expand: output folder, seed, batch size, device."""
     parser.add_argument("--out", type=Path, required=True, help="output folder (new or empty, or an earlier run's)")
@@ -237,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="leave unreadable or corrupt image files out (with a warning and a count) instead of stopping")
     train.set_defaults(func=_train)
     _add_bundle_commands(sub)
+    _add_eval_commands(sub)
     return parser
 
 

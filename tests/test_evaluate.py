@@ -1,0 +1,224 @@
+"""freqaug.evaluate: eval of a tiny bundle against drawn scenes: files, finite metrics, skipped metrics
+with their reasons, segnet and Inception feature scores, determinism, and clear errors for bad inputs."""
+import json
+import math
+
+import cv2
+import pytest
+import torch
+
+from freqaug import load_bundle
+from freqaug.bands import BandSpec
+from freqaug.bundle.offline import to_uint8
+from freqaug.data import DataError
+from freqaug.evaluate import (
+    EVAL_FILES, band_groups, evaluate_bundle, markdown_report, score_bundle, swd_levels, train_segnet_on_folder,
+)
+from freqaug.metrics import SegNetFileError, load_segnet
+from freqaug.metrics.inception import ENV_VAR, WEIGHTS_FILE, FIDInceptionV3, InceptionWeightsNotFoundError
+from tests.augment.conftest import SIZE, build_bundle
+from tests.test_cli_bundle import write_scenes
+
+N = 12
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread_no_inception_weights():
+    """One torch thread (tiny ops; busy machine) and no Inception weights in the environment."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv(ENV_VAR, raising=False)
+        yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def bundle_path(tmp_path_factory):
+    return build_bundle(tmp_path_factory.mktemp("bundle") / "tiny.safetensors")
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    """N drawn scenes with labels, CamVid layout, at the bundle's size."""
+    return write_scenes(tmp_path_factory.mktemp("data") / "val", N, SIZE)
+
+
+@pytest.fixture(scope="module")
+def segnet_file(data_dir, tmp_path_factory):
+    path = tmp_path_factory.mktemp("segnet") / "segnet.safetensors"
+    train_segnet_on_folder(data_dir, path, steps=2, batch_size=4)
+    return path
+
+
+@pytest.fixture(scope="module")
+def evaluated(bundle_path, data_dir, segnet_file, tmp_path_factory):
+    """(report, out folder) of one eval with the segnet and without Inception weights."""
+    out = tmp_path_factory.mktemp("eval") / "out"
+    return evaluate_bundle(bundle_path, data_dir, out, seed=0, segnet=segnet_file, batch_size=5), out
+
+
+def _finite_numbers(value):
+    """Every number in a JSON value."""
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in _finite_numbers(v)]
+    if isinstance(value, list):
+        return [x for v in value for x in _finite_numbers(v)]
+    return [value] if isinstance(value, (int, float)) and not isinstance(value, bool) else []
+
+
+def test_writes_every_file_and_the_pngs_open(evaluated):
+    report, out = evaluated
+    assert sorted(p.name for p in out.iterdir()) == sorted(EVAL_FILES)  # no temp files left behind
+    for name in EVAL_FILES:
+        if name.endswith(".png"):
+            picture = cv2.imread(str(out / name))
+            assert picture is not None and picture.shape[0] > 50 and picture.shape[1] > 50, name
+    assert json.loads((out / "eval.json").read_text()) == report
+    text = (out / "eval.md").read_text()
+    assert "| SWD |" in text and "Fréchet distance" in text and "**Skipped**" in text
+
+
+def test_json_metrics_are_finite_and_consistent(evaluated):
+    report, _ = evaluated
+    m = report["metrics"]
+    numbers = _finite_numbers(m)
+    assert len(numbers) > 50 and all(math.isfinite(x) for x in numbers)
+    assert report["generated"] == {"images": N, "seed": 0} and report["data"]["images"] == N
+    s = m["swd"]
+    assert s["pyramid_levels"] == swd_levels(*SIZE) == 2
+    assert s["mean"] == pytest.approx((s["level0"] + s["level1"]) / 2) and s["mean"] > 0
+    spectrum = m["spectrum"]
+    assert set(spectrum["distance"]) == {"channel0", "channel1", "channel2", "mean", "low", "high"}
+    bins = len(spectrum["freqs"])
+    for curves in spectrum["log10_power"].values():
+        assert len(curves) == 3 and all(len(c) == bins for c in curves)
+    energy = m["band_energy"]
+    assert list(energy["levels"]["real"]) == ["LL2", "level2", "level1"]
+    for name in ("real", "generated"):
+        assert list(energy["bands"][name]) == list(BandSpec(levels=2).band_names)
+        assert sum(energy["bands"][name].values()) == pytest.approx(1)
+        assert sum(energy["levels"][name].values()) == pytest.approx(1)
+        assert energy["levels"][name]["level1"] == pytest.approx(sum(energy["bands"][name][b] for b in ("LH1", "HL1", "HH1")))
+
+
+def test_segnet_features_give_frechet_distance_and_precision_recall(evaluated, segnet_file):
+    seg = evaluated[0]["metrics"]["segnet"]
+    assert seg["status"] == "ok" and seg["segnet"] == str(segnet_file)
+    assert seg["frechet_distance"] >= 0 and 0 <= seg["precision"] <= 1 and 0 <= seg["recall"] <= 1
+    assert seg["feature_dim"] == load_segnet(segnet_file).config.feature_dim and "not comparable" not in seg["note"]
+    assert "never with published FID" in seg["note"]
+
+
+def test_skipped_metrics_say_why_and_what_to_pass(bundle_path, data_dir, evaluated, tmp_path):
+    inc = evaluated[0]["metrics"]["inception"]
+    assert inc["status"] == "skipped"
+    assert WEIGHTS_FILE in inc["reason"] and ENV_VAR in inc["reason"] and "--inception" in inc["how"]
+    report = score_bundle(bundle_path, data_dir, n=4).report
+    seg = report["metrics"]["segnet"]
+    assert seg["status"] == "skipped" and "--segnet" in seg["how"] and "train-segnet" in seg["how"]
+    text = markdown_report(report)
+    assert text.count("**Skipped**") == 2 and WEIGHTS_FILE in text
+    assert report["metrics"]["swd"]["images"] == 4  # SWD on equal counts: the first 4 real images
+
+
+def test_same_seed_same_json_and_another_seed_other_images(bundle_path, data_dir, segnet_file, evaluated, tmp_path):
+    again = evaluate_bundle(bundle_path, data_dir, tmp_path / "again", seed=0, segnet=segnet_file, batch_size=8)
+    assert (tmp_path / "again" / "eval.json").read_text() == (evaluated[1] / "eval.json").read_text()
+    other = score_bundle(bundle_path, data_dir, seed=1, segnet=segnet_file).report
+    assert other["metrics"]["swd"]["mean"] != again["metrics"]["swd"]["mean"]
+
+
+def test_own_samples_score_closer_than_drawn_scenes(bundle_path, data_dir, evaluated, tmp_path):
+    """A flat folder of the bundle's own images (another seed) is much closer to its samples than the scenes are."""
+    own = tmp_path / "own"
+    own.mkdir()
+    for i, pixels in enumerate(to_uint8(load_bundle(bundle_path).generate(N, seed=7))):
+        cv2.imwrite(str(own / f"{i:03d}.png"), pixels)  # to_uint8 gives OpenCV's BGR order
+    mine = score_bundle(bundle_path, own).report["metrics"]
+    theirs = evaluated[0]["metrics"]
+    assert mine["swd"]["mean"] < 0.5 * theirs["swd"]["mean"]
+    assert mine["spectrum"]["distance"]["mean"] < 0.5 * theirs["spectrum"]["distance"]["mean"]
+
+
+def test_a_dct_bundle_reports_low_and_high_energy(data_dir, tmp_path):
+    spec = BandSpec(kind="dct", cutoff=0.3)
+    path = build_bundle(tmp_path / "dct.safetensors", spec=spec, alpha="channel")
+    assert band_groups(spec) == {"low": ["low"], "high": ["high"]}
+    energy = evaluate_bundle(path, data_dir, n=4)["metrics"]["band_energy"]
+    assert set(energy["bands"]["real"]) == {"low", "high"} and energy["spec"] == spec.describe()
+    assert (tmp_path / "dct_eval" / "band_energy.png").is_file()  # default out: <stem>_eval beside the bundle
+
+
+def test_swd_levels_keep_the_coarsest_level_at_least_a_patch():
+    assert [swd_levels(h, w) for h, w in ((7, 7), (12, 40), (13, 40), (16, 24), (32, 48), (96, 128), (1024, 2048))] == [1, 1, 2, 2, 3, 4, 4]
+
+
+def _write(folder, n, size):
+    folder.mkdir()
+    for i in range(n):
+        cv2.imwrite(str(folder / f"{i}.png"), torch.zeros(*size, 3, dtype=torch.uint8).numpy())
+    return folder
+
+
+@pytest.mark.parametrize("case, needle", [
+    ("missing", "does not exist"),
+    ("empty", "no image files"),
+    ("empty_images", "no image files"),
+    ("wrong_size", "but {bundle} generates 24x16"),
+    ("one_image", "at least 2"),
+    ("mixed_sizes", "expected one size"),
+])
+def test_bad_data_is_a_clear_error(bundle_path, tmp_path, case, needle):
+    folder = tmp_path / "data"
+    if case == "empty":
+        folder.mkdir()
+    elif case == "empty_images":
+        (folder / "images").mkdir(parents=True)
+    elif case == "wrong_size":
+        _write(folder, 3, (32, 48))
+    elif case == "one_image":
+        _write(folder, 1, SIZE)
+    elif case == "mixed_sizes":
+        _write(folder, 2, SIZE)
+        cv2.imwrite(str(folder / "9.png"), torch.zeros(20, 20, 3, dtype=torch.uint8).numpy())
+    with pytest.raises(DataError) as err:
+        evaluate_bundle(bundle_path, folder, tmp_path / "out")
+    assert str(folder) in str(err.value) and needle.format(bundle=bundle_path) in str(err.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_named_files_that_are_missing_or_broken_are_errors_before_generating(bundle_path, data_dir, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    missing = tmp_path / "nowhere" / WEIGHTS_FILE
+    with pytest.raises(InceptionWeightsNotFoundError, match=str(missing)) as err:
+        evaluate_bundle(bundle_path, data_dir, out, inception=missing)
+    assert WEIGHTS_FILE in str(err.value) and "never downloads" in str(err.value)
+    monkeypatch.setenv(ENV_VAR, str(missing))
+    with pytest.raises(InceptionWeightsNotFoundError, match=f"\\${ENV_VAR}"):
+        evaluate_bundle(bundle_path, data_dir, out)
+    monkeypatch.delenv(ENV_VAR)
+    with pytest.raises(SegNetFileError, match="no segnet file"):
+        evaluate_bundle(bundle_path, data_dir, out, segnet=tmp_path / "none.safetensors")
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"not a safetensors file")
+    with pytest.raises(SegNetFileError, match=str(broken)):
+        evaluate_bundle(bundle_path, data_dir, out, segnet=broken)
+    assert not out.exists()
+
+
+def test_fid_and_kid_with_a_local_weights_file(bundle_path, tmp_path):
+    """The loading path with a random network of the right architecture (its numbers mean nothing);
+    2 + 2 images, since each costs a 299x299 Inception pass."""
+    torch.manual_seed(0)
+    net = FIDInceptionV3()
+    for m in net.modules():
+        if isinstance(m, torch.nn.Conv2d):
+            torch.nn.init.kaiming_normal_(m.weight)
+    torch.save({k: v.contiguous() for k, v in net.state_dict().items()}, tmp_path / WEIGHTS_FILE)
+    data = write_scenes(tmp_path / "two", 2, SIZE)
+    report = score_bundle(bundle_path, data, inception=tmp_path).report  # a folder holding the file works too
+    inc = report["metrics"]["inception"]
+    assert inc["status"] == "ok" and inc["weights"] == str(tmp_path / WEIGHTS_FILE) and inc["images"] == [2, 2]
+    assert math.isfinite(inc["fid"]) and inc["fid"] > 0 and math.isfinite(inc["kid_mean"]) and inc["k"] == 1
+    assert "| FID |" in markdown_report(report)
