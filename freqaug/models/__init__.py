@@ -1,6 +1,6 @@
 """Band generators, discriminators, baseline generator, blend and orthogonal noise (patent claims 1, 4, 7)."""
 from freqaug.models.blend import AlphaBlend, blend
-from freqaug.models.config import FreqGANConfig, NetConfig, cascade_order, coarse_to_fine_cascade
+from freqaug.models.config import FreqGANConfig, LayoutConfig, NetConfig, cascade_order, coarse_to_fine_cascade
 from freqaug.models.discriminator import ConvDiscriminator
 from freqaug.models.freqgan import FreqGAN, FreqGANOutput, build_discriminators
 from freqaug.models.generator import ConvGenerator, count_parameters
@@ -13,6 +13,7 @@ __all__ = [
     "FreqGAN",
     "FreqGANConfig",
     "FreqGANOutput",
+    "LayoutConfig",
     "NetConfig",
     "OrthogonalNoise",
     "blend",

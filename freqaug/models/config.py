@@ -8,8 +8,9 @@ from typing import Any, Mapping
 
 from freqaug._json import known_fields, parse_json
 from freqaug.bands import BandSpec
+from freqaug.data.classes import ClassSet
 
-__all__ = ["FreqGANConfig", "NetConfig", "cascade_order", "coarse_to_fine_cascade"]
+__all__ = ["FreqGANConfig", "LayoutConfig", "NetConfig", "cascade_order", "coarse_to_fine_cascade"]
 
 BASELINE = "baseline"  # noise block and generator of the conventional (claim 7) generator
 
@@ -36,6 +37,47 @@ class NetConfig:
 
 
 @dataclass(frozen=True)
+class LayoutConfig:
+    """The semantic layout a conditional FreqGAN is drawn from (SPADE-style, per block).
+
+    classes: the label space (names = ids 0..K-1, palette, ignore id; e.g. ``freqaug.data.CAMVID``).
+    A label map becomes a K-channel one-hot; the ignore id is all-zero (no class). hidden: channels
+    of the shared 3x3 conv that turns the resized one-hot into each block's scale and shift.
+    """
+
+    classes: ClassSet
+    hidden: int = 32
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.classes, ClassSet):
+            raise TypeError(f"LayoutConfig.classes: expected a ClassSet, got {type(self.classes).__name__}")
+        _check_int(self.hidden, "LayoutConfig.hidden", minimum=1)
+
+    @property
+    def num_classes(self) -> int:
+        """One-hot channels K (the ignore id has none)."""
+        return self.classes.num_classes
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {"classes": self.classes.to_dict(), "hidden": self.hidden}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LayoutConfig:
+        """Build and validate; unknown fields are named."""
+        data = known_fields(data, cls, "FreqGANConfig.layout")
+        if "classes" not in data:
+            raise ValueError("FreqGANConfig.layout.classes: missing; expected {names, palette, ignore_index, ...}")
+        if not isinstance(data["classes"], Mapping):
+            raise TypeError(f"FreqGANConfig.layout.classes: expected a mapping, got {data['classes']!r}")
+        try:
+            data["classes"] = ClassSet.from_dict(data["classes"])
+        except ValueError as err:
+            raise ValueError(f"FreqGANConfig.layout.classes: {err}") from None
+        return cls(**data)
+
+
+@dataclass(frozen=True)
 class FreqGANConfig:
     """Everything needed to rebuild a :class:`~freqaug.models.FreqGAN`.
 
@@ -43,7 +85,10 @@ class FreqGANConfig:
     orthogonal block of ``block_dim`` (default D // (bands + 1)). cascade: band -> source bands
     whose generated outputs it takes as extra input (a DAG); ``"auto"`` (default) resolves to
     :func:`coarse_to_fine_cascade`, ``"none"`` to independent generators. alpha: ``"scalar"`` or
-    ``"channel"`` (one learned alpha per colour channel); alpha_init in (0, 1).
+    ``"channel"`` (one learned alpha per colour channel); alpha_init in (0, 1). layout: None (the
+    unconditional model) or a :class:`LayoutConfig`: every generator and discriminator then also
+    takes a label map; omitted from :meth:`to_dict` when None, so unconditional configs (and their
+    hashes) are unchanged.
     """
 
     spec: BandSpec = field(default_factory=lambda: BandSpec(kind="dwt", wavelet="haar", levels=2))
@@ -60,8 +105,11 @@ class FreqGANConfig:
     noise_seed: int = 0
     band_norm: str = "robust"
     decorrelate_colors: bool = True
+    layout: LayoutConfig | None = None
 
     def __post_init__(self) -> None:
+        if self.layout is not None and not isinstance(self.layout, LayoutConfig):
+            raise TypeError(f"FreqGANConfig.layout: expected None or a LayoutConfig, got {type(self.layout).__name__}")
         if not isinstance(self.spec, BandSpec):
             raise TypeError(f"FreqGANConfig.spec: expected a BandSpec, got {type(self.spec).__name__}")
         size = self.image_size
@@ -127,6 +175,10 @@ class FreqGANConfig:
             discriminator=dataclasses.asdict(self.discriminator),
             band_generators={k: dataclasses.asdict(v) for k, v in self.band_generators.items()},
         )
+        if self.layout is None:
+            del data["layout"]
+        else:
+            data["layout"] = self.layout.to_dict()
         return data
 
     @classmethod
@@ -145,6 +197,10 @@ class FreqGANConfig:
             data["band_generators"] = {
                 k: _net_from_dict(v, f"band_generators[{k!r}]") for k, v in data["band_generators"].items()
             }
+        if data.get("layout") is not None:
+            if not isinstance(data["layout"], Mapping):
+                raise TypeError(f"FreqGANConfig.layout: expected null or a mapping, got {data['layout']!r}")
+            data["layout"] = LayoutConfig.from_dict(data["layout"])
         if "cascade" in data and not isinstance(data["cascade"], (Mapping, str)):
             raise TypeError(f"FreqGANConfig.cascade: expected a mapping band -> [sources], got {data['cascade']!r}")
         return cls(**data)

@@ -17,27 +17,37 @@ class ConvDiscriminator(nn.Module):
 
     3x3 spectral-norm convs with LeakyReLU and 2x average-pool downsampling to a ~min_size grid,
     then a spectral-norm linear layer. Condition maps (cascade sources) are resized to the input
-    and concatenated, making the discriminator judge a band *given* its sources.
+    and concatenated, making the discriminator judge a band *given* its sources. A conditional
+    discriminator (``layout_channels`` > 0) also gets the one-hot layout, area-pooled to the input
+    and concatenated: it judges an image or band *given* its layout. (OASIS's per-pixel (K+1)-class
+    segmentation discriminator is the stronger choice for the full image; not implemented yet.)
     """
 
     def __init__(
-        self, in_channels: int, in_size: tuple[int, int], *, cond_channels: int = 0, net: NetConfig = NetConfig()
+        self, in_channels: int, in_size: tuple[int, int], *, cond_channels: int = 0, net: NetConfig = NetConfig(),
+        layout_channels: int = 0,
     ) -> None:
         super().__init__()
-        self.in_size, self.cond_channels = tuple(in_size), cond_channels
+        self.in_size, self.cond_channels, self.layout_channels = tuple(in_size), cond_channels, layout_channels
         steps, _ = upsampling_plan(self.in_size, net.min_size)
         channels = channel_plan(steps, net.base_channels, net.max_channels)[::-1]  # fine -> coarse
-        layers: list[nn.Module] = [spectral_norm(nn.Conv2d(in_channels + cond_channels, channels[0], 3, padding=1))]
+        inputs = in_channels + cond_channels + layout_channels
+        layers: list[nn.Module] = [spectral_norm(nn.Conv2d(inputs, channels[0], 3, padding=1))]
         for k in range(steps):
             layers.append(spectral_norm(nn.Conv2d(channels[k], channels[k + 1], 3, padding=1)))
         self.convs = nn.ModuleList(layers)
         self.head = spectral_norm(nn.Linear(channels[-1], 1))
 
-    def forward(self, x: Tensor, cond: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor, cond: Tensor | None = None, layout: Tensor | None = None) -> Tensor:
         if cond is not None:
             x = torch.cat([x, resize_to(cond, x.shape[-2:])], dim=1)
         elif self.cond_channels:
             raise ValueError(f"cond: this discriminator takes {self.cond_channels} condition channel(s), got none")
+        if (layout is None) != (self.layout_channels == 0):
+            got = "none" if layout is None else tuple(layout.shape)
+            raise ValueError(f"layout: this discriminator takes a {self.layout_channels}-channel layout, got {got}")
+        if layout is not None:
+            x = torch.cat([x, resize_to(layout, x.shape[-2:])], dim=1)
         for k, conv in enumerate(self.convs):
             x = F.leaky_relu(conv(x), 0.2)
             if k < len(self.convs) - 1:

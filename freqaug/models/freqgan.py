@@ -2,7 +2,9 @@
 
 Patent claims 1, 4 and 7: a target vector z drives every band generator through orthogonal
 noise blocks; ``bands.compose`` merges the generated bands into the band image, which is
-superimposed on a baseline generator's image with a learned alpha.
+superimposed on a baseline generator's image with a learned alpha. A conditional FreqGAN
+(``config.layout``) also takes a label map per sample: every generator sees its one-hot through
+SPADE modulation, every discriminator through concatenation; z still varies the scene.
 """
 from __future__ import annotations
 
@@ -42,16 +44,18 @@ class FreqGAN(nn.Module):
         self.order = cascade_order(self.band_names, config.cascade)
         block = config.noise_block_dim
         self.noise = OrthogonalNoise([*self.band_names, BASELINE], block, config.z_dim, seed=config.noise_seed)
+        layout = config.layout
+        spade = {"layout_channels": layout.num_classes, "layout_hidden": layout.hidden} if layout else {}
         self.generators = nn.ModuleDict(
             {
                 name: ConvGenerator(
                     block, channels, self.band_shapes[name],
-                    cond_channels=channels * len(self.sources(name)), net=config.generator_net(name),
+                    cond_channels=channels * len(self.sources(name)), net=config.generator_net(name), **spade,
                 )
                 for name in self.band_names
             }
         )
-        self.baseline = ConvGenerator(block, channels, config.image_size, net=config.generator)
+        self.baseline = ConvGenerator(block, channels, config.image_size, net=config.generator, **spade)
         self.register_buffer("image_color", torch.eye(channels))  # colour mix before the baseline's tanh
         self.blend = AlphaBlend(channels, per_channel=config.alpha == "channel", init=config.alpha_init)
         self.register_buffer("band_center", torch.zeros(len(self.band_names), channels))
@@ -89,10 +93,50 @@ class FreqGAN(nn.Module):
         i = self.band_names.index(name)
         return unstandardize(band, self.band_center[i], self.band_scale[i], self.band_color[i])
 
+    # ---- layouts -----------------------------------------------------------------------------
+
+    @property
+    def conditional(self) -> bool:
+        """Whether every sample is drawn from a label map (``config.layout`` is set)."""
+        return self.config.layout is not None
+
+    def one_hot(self, labels: Tensor | None) -> Tensor | None:
+        """Label maps (N, H, W) of class ids -> one-hot layouts (N, K, H, W) float32 on the model's
+        device; the ignore id gets no channel (all zero). None passes through for an unconditional
+        model; a label map for an unconditional model, or none for a conditional one, is an error."""
+        layout = self.config.layout
+        if layout is None:
+            if labels is not None:
+                raise ValueError("labels: this FreqGAN is unconditional (config.layout is None); call it without "
+                                 "label maps")
+            return None
+        classes, k = layout.classes, layout.num_classes
+        if labels is None:
+            raise ValueError(f"labels: this FreqGAN is conditional on {k}-class layouts; pass label maps "
+                             f"(N, {self.config.image_size[0]}, {self.config.image_size[1]}) of class ids")
+        if not isinstance(labels, Tensor) or labels.dtype == torch.bool or labels.is_floating_point() or labels.is_complex():
+            what = labels.dtype if isinstance(labels, Tensor) else type(labels).__name__
+            raise TypeError(f"labels: expected an integer tensor of class ids, got {what}")
+        h, w = self.config.image_size
+        if labels.ndim != 3 or tuple(labels.shape[1:]) != (h, w):
+            raise ValueError(f"labels: expected shape (N, {h}, {w}) (the model's image size), got {tuple(labels.shape)}")
+        ids = labels.to(self.band_scale.device, torch.long)
+        valid = (ids >= 0) & (ids < k)
+        bad = ~valid if classes.ignore_index is None else ~valid & (ids != classes.ignore_index)
+        if bool(bad.any()):
+            allowed = f"0..{k - 1}" + ("" if classes.ignore_index is None else f" or the ignore id {classes.ignore_index}")
+            raise ValueError(f"labels: ids {ids[bad].unique()[:10].tolist()} are outside the class list; expected "
+                             f"{allowed} ({', '.join(classes.names)})")
+        onehot = torch.zeros(ids.shape[0], k + 1, h, w, device=ids.device)
+        return onehot.scatter_(1, ids.where(valid, k).unsqueeze(1), 1.0)[:, :k]
+
     # ---- generation --------------------------------------------------------------------------
 
-    def generate_band(self, name: str, noise: Tensor, sources: Mapping[str, Tensor] | None = None) -> Tensor:
-        """One generator's band in normalised space; ``sources`` (normalised) feed a cascade."""
+    def generate_band(
+        self, name: str, noise: Tensor, sources: Mapping[str, Tensor] | None = None, layout: Tensor | None = None
+    ) -> Tensor:
+        """One generator's band in normalised space; ``sources`` (normalised) feed a cascade,
+        ``layout`` (one-hot, see :meth:`one_hot`) a conditional model."""
         names = self.sources(name)
         cond = None
         if names:
@@ -100,31 +144,36 @@ class FreqGAN(nn.Module):
             if missing:
                 raise ValueError(f"sources: band {name!r} needs its cascade source(s) {missing}")
             cond = torch.cat([sources[s] for s in names], dim=1)  # type: ignore[index]
-        return self.generators[name](noise, cond)
+        return self.generators[name](noise, cond, layout)
 
-    def generate_bands(self, noises: Mapping[str, Tensor]) -> dict[str, Tensor]:
-        """Every band in cascade order, normalised, each generator fed its own noise."""
+    def generate_bands(self, noises: Mapping[str, Tensor], layout: Tensor | None = None) -> dict[str, Tensor]:
+        """Every band in cascade order, normalised, each generator fed its own noise (and the layout)."""
         out: dict[str, Tensor] = {}
         for name in self.order:
-            out[name] = self.generate_band(name, noises[name], out)
+            out[name] = self.generate_band(name, noises[name], out, layout)
         return {name: out[name] for name in self.band_names}
 
-    def synthesize(self, noises: Mapping[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
+    def synthesize(self, noises: Mapping[str, Tensor], layout: Tensor | None = None) -> tuple[Tensor, dict[str, Tensor]]:
         """The band image (claim 1): every band generated, denormalised and merged by the inverse transform."""
-        normalized = self.generate_bands(noises)
+        normalized = self.generate_bands(noises, layout)
         bands = {name: self.denormalize_band(name, band) for name, band in normalized.items()}
         return compose(bands, self.config.spec, size=self.config.image_size), bands
 
-    def baseline_image(self, noise: Tensor) -> Tensor:
+    def baseline_image(self, noise: Tensor, layout: Tensor | None = None) -> Tensor:
         """The baseline generator's image in [-1, 1]: its output channels are mixed with the
         training images' colour correlation (identity without it) before the tanh."""
-        return torch.tanh(torch.einsum("ij,njhw->nihw", self.image_color.to(noise.dtype), self.baseline(noise)))
+        out = self.baseline(noise, None, layout)
+        return torch.tanh(torch.einsum("ij,njhw->nihw", self.image_color.to(noise.dtype), out))
 
-    def forward(self, z: Tensor) -> FreqGANOutput:
-        """Target vectors z (N, z_dim) -> blended image, band image, baseline image and bands."""
+    def forward(self, z: Tensor, labels: Tensor | None = None) -> FreqGANOutput:
+        """Target vectors z (N, z_dim) [and label maps (N, H, W) for a conditional model] -> blended
+        image, band image, baseline image and bands."""
+        layout = self.one_hot(labels)
+        if layout is not None and layout.shape[0] != z.shape[0]:
+            raise ValueError(f"labels: {layout.shape[0]} label maps for {z.shape[0]} target vectors; expected one each")
         noises = self.noise(z)
-        band_image, bands = self.synthesize(noises)
-        baseline = self.baseline_image(noises[BASELINE])
+        band_image, bands = self.synthesize(noises, layout)
+        baseline = self.baseline_image(noises[BASELINE], layout)
         return FreqGANOutput(self.blend(band_image, baseline), band_image, baseline, bands)
 
     def sample_z(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
@@ -134,14 +183,16 @@ class FreqGAN(nn.Module):
 
 
 def build_discriminators(model: FreqGAN) -> nn.ModuleDict:
-    """One discriminator per band (conditioned on its cascade sources) and one ``"image"`` one."""
+    """One discriminator per band (conditioned on its cascade sources) and one ``"image"`` one; all
+    conditioned on the layout too for a conditional model."""
     config, channels = model.config, model.config.channels
+    k = config.layout.num_classes if config.layout else 0
     nets = {
         name: ConvDiscriminator(
             channels, model.band_shapes[name], cond_channels=channels * len(model.sources(name)),
-            net=config.discriminator,
+            net=config.discriminator, layout_channels=k,
         )
         for name in model.band_names
     }
-    nets["image"] = ConvDiscriminator(channels, config.image_size, net=config.discriminator)
+    nets["image"] = ConvDiscriminator(channels, config.image_size, net=config.discriminator, layout_channels=k)
     return nn.ModuleDict(nets)

@@ -7,7 +7,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["EqualConv2d", "EqualLinear", "PixelNorm", "channel_plan", "resize_to", "upsampling_plan"]
+__all__ = [
+    "EqualConv2d", "EqualLinear", "PixelNorm", "SpatialModulation", "channel_plan", "layout_pyramid", "resize_to",
+    "upsampling_plan",
+]
 
 
 class PixelNorm(nn.Module):
@@ -44,6 +47,41 @@ class EqualLinear(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return F.linear(x, self.weight * self.scale, self.bias)
+
+
+class SpatialModulation(nn.Module):
+    """SPADE (Park et al. 2019) after a normalisation: x * (1 + gamma(layout)) + beta(layout).
+
+    gamma and beta are per pixel and per channel, from a 3x3 conv (``hidden`` channels, ReLU) on the
+    one-hot layout at x's grid and a 1x1 conv; the 1x1 (rather than SPADE's 3x3) keeps the cost near
+    a tenth of the generator's convolutions.
+    """
+
+    def __init__(self, layout_channels: int, channels: int, hidden: int) -> None:
+        super().__init__()
+        self.shared = EqualConv2d(layout_channels, hidden, 3)
+        self.to_scale_shift = EqualConv2d(hidden, 2 * channels, 1)
+
+    def forward(self, x: Tensor, layout: Tensor) -> Tensor:
+        gamma, beta = self.to_scale_shift(F.relu(self.shared(layout))).chunk(2, dim=1)
+        return x * (1 + gamma) + beta
+
+
+def layout_pyramid(layout: Tensor, out_size: tuple[int, int], grids: list[tuple[int, int]]) -> list[Tensor]:
+    """The layout (N, K, H, W) at every generator grid (coarse to fine, each twice the previous),
+    aligned with the cropped output.
+
+    The layout is area-pooled to ``out_size``, zero-padded at the bottom/right to the finest grid
+    (the generator crops the same margin away) and halved by 2x2 average pooling per coarser grid,
+    so grid cell (i, j) always covers output pixels (i, j) * 2**k.
+    """
+    finest = grids[-1]
+    x = resize_to(layout, out_size)
+    x = F.pad(x, (0, finest[1] - out_size[1], 0, finest[0] - out_size[0]))
+    maps = [x]
+    for _ in grids[:-1]:  # every grid is the next finer one halved
+        maps.append(F.avg_pool2d(maps[-1], 2))
+    return maps[::-1]
 
 
 def upsampling_plan(size: tuple[int, int], min_size: int) -> tuple[int, tuple[int, int]]:
