@@ -17,7 +17,8 @@ replace is listed as not run (it needs a layout-conditional bundle).
 Resumable: each finished run is added to OUT/downstream.json (written atomically) and a rerun skips
 the runs recorded there, so the grid can be completed over several sessions; after every run the
 table OUT/downstream.md and the chart OUT/downstream.png are rewritten from what is done. Without
-CamVid (or with --drawn) it runs on drawn street scenes.
+CamVid (or with --drawn) it runs on drawn street scenes. ``--cost N`` times each arm's augmentation
+per batch against SegNet steps instead (OUT/arm_cost.json).
 """
 from __future__ import annotations
 
@@ -167,6 +168,48 @@ def run_one(arm: str, budget: int, seed: int, data: dict[str, Any], weights: tor
                        "load_average_1min_after": round(os.getloadavg()[0], 2), "torch_threads": torch.get_num_threads(),
                        "torch": torch.__version__, "cpu_count": os.cpu_count(), "commit": args.commit},
     }
+
+
+# ---- cost of the arms ------------------------------------------------------------------------------
+
+def arm_cost(arms: list[str], data: dict[str, Any], args: argparse.Namespace, repeats: int) -> dict[str, Any]:
+    """Median seconds per batch of each arm's augmentation and of a SegNet training step, interleaved
+    (``repeats`` rounds, the first dropped as warm-up), and each arm's construction (pool) time."""
+    from freqaug.metrics.segnet import SegNet, SegNetConfig
+
+    train_x, train_y = data["train"]
+    built, times = {}, {"segnet step": []}
+    for arm in (a for a in arms if a != "none"):
+        start = time.perf_counter()
+        built[arm] = make_arm(arm, train_images=train_x, bundle_path=args.bundle, seed=0, p=args.p,
+                              pool_size=args.pool_size)
+        times[arm] = [time.perf_counter() - start]  # construction, reported apart
+    model = SegNet(SegNetConfig(NUM_CLASSES))
+    optimizer = torch.optim.AdamW(model.parameters())
+    generator = torch.Generator().manual_seed(0)
+    load_before = os.getloadavg()[0]
+    for _ in tqdm(range(repeats + 1), desc="arm cost", unit="round"):
+        index = torch.randint(len(train_x), (args.batch_size,), generator=generator)
+        x, y = train_x[index], train_y[index]
+        start = time.perf_counter()
+        loss = torch.nn.functional.cross_entropy(model(x), y, ignore_index=IGNORE_INDEX)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        times["segnet step"].append(time.perf_counter() - start)
+        for arm, augment in built.items():
+            start = time.perf_counter()
+            augment(x, y, generator)
+            times[arm].append(time.perf_counter() - start)
+    step = statistics.median(times["segnet step"][1:])
+    report = {"batch_size": args.batch_size, "repeats": repeats, "torch_threads": torch.get_num_threads(),
+              "load_average_1min_before": round(load_before, 2), "load_average_1min_after": round(os.getloadavg()[0], 2),
+              "date": utc_now(), "segnet_step_seconds": round(step, 4), "arms": {}}
+    for arm in built:
+        per_batch = statistics.median(times[arm][2:])
+        report["arms"][arm] = {"seconds_per_batch": round(per_batch, 4), "fraction_of_step": round(per_batch / step, 4),
+                               "build_seconds": round(times[arm][0], 2)}
+    return report
 
 
 # ---- report -----------------------------------------------------------------------------------------
@@ -326,6 +369,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pool-size", type=int, default=256, help="generated scenes per freqaug run")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 on a shared machine)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--cost", type=int, default=0, metavar="N",
+                        help="instead of the grid: time N batches of each arm against SegNet steps, write arm_cost.json")
     return parser.parse_args(argv)
 
 
@@ -353,6 +398,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                              f"with `{BUNDLE_COMMAND}` (CamVid train only) or pass --bundle / leave those arms out")
         args.bundle_info = bundle_info(args.bundle)
         check_bundle(results, args.bundle_info, args.out / "downstream.json")
+    if args.cost:
+        cost = arm_cost(arms, data, args, args.cost)
+        write_atomic(args.out / "arm_cost.json", (json.dumps(cost, indent=1) + "\n").encode())
+        print(f"SegNet step {cost['segnet_step_seconds']:.3f} s at batch {args.batch_size}; load average "
+              f"{cost['load_average_1min_before']:.2f} -> {cost['load_average_1min_after']:.2f}, {cost['torch_threads']} thread(s)")
+        for arm, c in cost["arms"].items():
+            print(f"{arm:8s} {1000 * c['seconds_per_batch']:7.1f} ms per batch ({100 * c['fraction_of_step']:.1f}% of a step), "
+                  f"built in {c['build_seconds']:.1f} s")
+        return {**results, "trained": [], "cost": cost}
     weights = median_frequency_weights(data["train"][1], NUM_CLASSES, IGNORE_INDEX)
     todo = [(a, b, s) for b in args.budgets for s in args.seeds for a in arms if (a, b, s) not in done_keys(results)]
     print(f"{len(todo)} runs to do ({len(results['runs'])} recorded in {args.out / 'downstream.json'}); "

@@ -66,3 +66,12 @@ def test_other_setups_and_bundles_are_refused(bench, bundle, tmp_path):
         run(bench, tmp_path, other, "--arms", "bands", "--seeds", "1")
     with pytest.raises(SystemExit, match="freqaug train --data"):
         run(bench, tmp_path / "new", tmp_path / "missing.safetensors", "--arms", "none", "blend")
+
+
+def test_cost_mode_times_each_arm_against_segnet_steps(bench, bundle, tmp_path):
+    result = run(bench, tmp_path, bundle, "--arms", "none", "standard", "blend", "--cost", "2")
+    cost = json.loads((tmp_path / "arm_cost.json").read_text())
+    assert result["trained"] == [] and not (tmp_path / "downstream.json").exists()
+    assert set(cost["arms"]) == {"standard", "blend"} and cost["segnet_step_seconds"] > 0
+    assert all(c["seconds_per_batch"] > 0 and c["fraction_of_step"] > 0 for c in cost["arms"].values())
+    assert cost["arms"]["blend"]["build_seconds"] > 0 and cost["torch_threads"] == 1
