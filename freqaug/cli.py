@@ -25,25 +25,37 @@ def _demo(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from freqaug.data import load_images
+    from freqaug.data import load_images, load_segmentation
     from freqaug.train.run import RunConfig, train_run
 
     config = None
+    if args.classes and not args.conditional:
+        print("freqaug train: --classes sets the class list of a --conditional model; add --conditional", file=sys.stderr)
+        return 2
     if not args.resume:
         config = RunConfig.from_file(args.config) if args.config else RunConfig()
         overrides = {k: v for k, v in (("stage1_steps", args.stage1_steps), ("stage2_steps", args.stage2_steps)) if v is not None}
         if args.single:
             overrides["single"] = True
+        if args.conditional:
+            overrides["model"] = _conditional(config.model, args.classes)
         config = dataclasses.replace(config, **overrides)
-    elif args.config or args.single or args.stage1_steps is not None or args.stage2_steps is not None:
-        print("freqaug train: --resume continues with the run's own config.json; drop --config/--stage*-steps",
-              file=sys.stderr)
+    elif args.config or args.single or args.conditional or args.stage1_steps is not None or args.stage2_steps is not None:
+        print("freqaug train: --resume continues with the run's own config.json; drop "
+              "--config/--stage*-steps/--single/--conditional", file=sys.stderr)
         return 2
-    size = (config.model.image_size if config else _saved_size(args.out))
-    images = load_images(args.data, size=size, skip_bad=args.skip_bad) * 2 - 1
+    model = config.model if config else _saved_model(args.out)
+    labels = None
+    if model.layout is None:
+        images = load_images(args.data, size=model.image_size, skip_bad=args.skip_bad) * 2 - 1
+    else:  # (image, label map) pairs of the CamVid layout: images/ and labels/ with the same names
+        classes = model.layout.classes
+        images, labels = load_segmentation(args.data, model.image_size, num_classes=classes.num_classes,
+                                           ignore_index=classes.ignore_index, skip_bad=args.skip_bad)
+        images = images * 2 - 1
     device = _init_distributed(args.device)
     try:
-        trainer = train_run(args.out, images, config, resume=args.resume, device=device)
+        trainer = train_run(args.out, images, config, labels=labels, resume=args.resume, device=device)
     except KeyboardInterrupt as stop:
         print(f"freqaug train: {stop}", file=sys.stderr)
         return 130
@@ -85,13 +97,37 @@ def _init_distributed(device: str) -> str:
     return device
 
 
-def _saved_size(run_dir: Path) -> tuple[int, int]:
+def _saved_model(run_dir: Path):
+    """The model config of the run in ``run_dir`` (for --resume)."""
     from freqaug.train.run import RunConfig
 
     config = run_dir / "config.json"
     if not config.is_file():
         raise ValueError(f"{config}: --resume needs the run folder of an earlier run")
-    return RunConfig.from_file(config).model.image_size
+    return RunConfig.from_file(config).model
+
+
+def _conditional(model, classes_path: Path | None):
+    """``model`` made layout-conditional on the classes of ``classes_path`` (a ClassSet JSON file:
+    names, palette, ignore_index, ...), on the CamVid classes without one, or on its own layout."""
+    import dataclasses
+
+    from freqaug._json import parse_json
+    from freqaug.data import CAMVID, ClassSet
+    from freqaug.models import LayoutConfig
+
+    if classes_path is None:
+        classes = model.layout.classes if model.layout else CAMVID
+    else:
+        try:
+            classes = ClassSet.from_dict(parse_json(classes_path.read_text(), str(classes_path)))
+        except FileNotFoundError:
+            raise ValueError(f"{classes_path}: classes file not found") from None
+        except (TypeError, ValueError, AttributeError) as err:
+            message = str(err)
+            raise ValueError(message if message.startswith(str(classes_path)) else f"{classes_path}: {message}") from None
+    layout = dataclasses.replace(model.layout, classes=classes) if model.layout else LayoutConfig(classes)
+    return dataclasses.replace(model, layout=layout)
 
 
 # ---- bundles: export, inspect, generate, expand ---------------------------------------------------
@@ -291,9 +327,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     train.add_argument("--single", action="store_true",
                        help="train the single-GAN control: the baseline generator alone on full images")
+    train.add_argument("--conditional", action="store_true",
+                       help="train a layout-conditional model on (image, label map) pairs from --data's images/ and "
+                            "labels/ (same file names)")
+    train.add_argument("--classes", type=Path, default=None,
+                       help="with --conditional: class list JSON {names, palette, ignore_index} (default: CamVid 11)")
     train.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     train.add_argument("--skip-bad", action="store_true",
-                       help="leave unreadable or corrupt image files out (with a warning and a count) instead of stopping")
+                       help="leave unreadable or corrupt image files (with --conditional also pairs with a missing, "
+                            "mis-sized or invalid label map) out, with a warning and a count, instead of stopping")
     train.set_defaults(func=_train)
     _add_bundle_commands(sub)
     _add_eval_commands(sub)

@@ -9,6 +9,7 @@ from .folder import (
     SegmentationFolder,
     UnreadableFileError,
     load_images,
+    load_segmentation,
     read_image,
     read_label,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "UnreadableFileError",
     "SegmentationFolder",
     "load_images",
+    "load_segmentation",
     "read_image",
     "read_label",
     "SyntheticStreets",

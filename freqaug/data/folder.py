@@ -119,6 +119,8 @@ class SegmentationFolder(Dataset):
         labels: ``True`` requires ``labels/``, ``False`` ignores it, ``None`` uses it if it exists.
         num_classes: label ids must be in ``0..num_classes-1`` or equal ``ignore_index``.
         ignore_index: the "unlabelled" id (CamVid: 11), or None if there is none.
+        skip_missing_labels: leave images without a label map out (listed in :attr:`missing_labels`)
+            instead of raising.
 
     Item ``i`` is ``{"image": float32 (3, H, W) in [0, 1] RGB, "label": int64 (H, W), "name": stem}``;
     ``"label"`` is present only when labels are used. Missing folders or label files are reported
@@ -134,6 +136,7 @@ class SegmentationFolder(Dataset):
         labels: bool | None = None,
         num_classes: int = 11,
         ignore_index: int | None = 11,
+        skip_missing_labels: bool = False,
     ) -> None:
         """Index the files of ``root`` (see the class docstring for the arguments)."""
         self.root = Path(root)
@@ -164,6 +167,7 @@ class SegmentationFolder(Dataset):
             raise DataError(f"{label_dir}: labels folder not found but labels=True was requested")
         self.has_labels: bool = bool(labels)
         self.label_paths: list[Path] | None = None
+        self.missing_labels: list[Path] = []  # images left out by skip_missing_labels
         if self.has_labels:
             by_name = {p.name: p for p in _list_images(label_dir)}
             by_stem: dict[str, Path] = {}
@@ -172,13 +176,18 @@ class SegmentationFolder(Dataset):
             paths = []
             for img_path in self.image_paths:
                 lab_path = by_name.get(img_path.name) or by_stem.get(img_path.stem)
-                if lab_path is None:
+                if lab_path is None and skip_missing_labels:
+                    self.missing_labels.append(img_path)
+                elif lab_path is None:
                     raise DataError(
                         f"{label_dir / img_path.name}: label map missing for image {img_path}; "
                         f"expected a file with the same name in {label_dir}"
                     )
                 paths.append(lab_path)
-            self.label_paths = paths
+            self.image_paths = [p for p, lab in zip(self.image_paths, paths) if lab is not None]
+            self.label_paths = [lab for lab in paths if lab is not None]
+            if not self.image_paths:
+                raise DataError(f"{label_dir}: none of the {len(paths)} image(s) has a label map")
         self._file_size: tuple[int, int] | None = None  # (H, W) of the first image read, when size is None
 
     @property
@@ -318,3 +327,47 @@ def _load_skipping_bad(root, size, limit) -> Tensor:
     if not images:
         raise DataError(f"{ds.root}: none of the {n} image file(s) could be read")
     return torch.stack(images)
+
+
+def load_segmentation(
+    root: str | os.PathLike[str],
+    size: tuple[int, int] | None = None,
+    *,
+    num_classes: int = 11,
+    ignore_index: int | None = 11,
+    skip_bad: bool = False,
+) -> tuple[Tensor, Tensor]:
+    """Stack the (image, label map) pairs of ``root`` (``images/`` + ``labels/``, same names) as
+    float32 (N, 3, H, W) in [0, 1] and uint8 (N, H, W) class ids; ``size`` is (H, W).
+
+    A missing label map, one of another size than its image, ids outside ``0..num_classes-1``
+    (other than ``ignore_index``) or an unreadable file raise :class:`DataError` naming the file;
+    with ``skip_bad`` the pair is left out with a warning, and a final warning gives the count.
+    """
+    import warnings
+
+    from tqdm.auto import tqdm
+
+    ds = SegmentationFolder(root, size=size, labels=True, num_classes=num_classes, ignore_index=ignore_index,
+                            skip_missing_labels=skip_bad)
+    problems = [f"{p}: no label map in {ds.root / 'labels'}" for p in ds.missing_labels]
+    images, labels = [], []
+    for i in tqdm(range(len(ds)), desc=f"loading {ds.root.name or ds.root}", unit="pair",
+                  disable=len(ds) <= _PROGRESS_THRESHOLD):
+        try:
+            img, lab = ds.read(i)
+        except DataError as err:
+            if not skip_bad:
+                raise
+            problems.append(str(err))
+            continue
+        images.append(torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))))
+        labels.append(torch.from_numpy(lab))
+    for problem in problems:
+        warnings.warn(f"skipped: {problem}", stacklevel=2)
+    total = len(ds) + len(ds.missing_labels)
+    if problems:
+        warnings.warn(f"{ds.root}: skipped {len(problems)} bad pair(s) of {total}", stacklevel=2)
+    if not images:
+        raise DataError(f"{ds.root}: none of the {total} image/label pair(s) could be used")
+    return torch.stack(images).float().div_(255.0), torch.stack(labels)

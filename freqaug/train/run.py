@@ -22,7 +22,7 @@ from freqaug.models import FreqGANConfig
 from freqaug.train.checkpoint import CHECKPOINT_NAME, load_checkpoint, read_checkpoint_meta, save_checkpoint
 from freqaug.train.trainer import TrainConfig, Trainer
 
-__all__ = ["RunConfig", "train_run"]
+__all__ = ["RunConfig", "save_layout_grid", "train_run"]
 
 
 @dataclass(frozen=True)
@@ -109,10 +109,11 @@ class _StopFlag:
 
 
 def train_run(
-    run_dir: str | Path, images: Tensor, config: RunConfig | None = None, *, resume: bool = False,
-    device: str = "cpu", progress: bool = True,
+    run_dir: str | Path, images: Tensor, config: RunConfig | None = None, *, labels: Tensor | None = None,
+    resume: bool = False, device: str = "cpu", progress: bool = True,
 ) -> Trainer:
-    """Train (or resume) the run in ``run_dir`` on ``images`` ((N, C, H, W) in [-1, 1])."""
+    """Train (or resume) the run in ``run_dir`` on ``images`` ((N, C, H, W) in [-1, 1]) and, for a
+    conditional model, their label maps ``labels`` ((N, H, W) class ids)."""
     from freqaug.viz import save_sample_grid
 
     run_dir = Path(run_dir)
@@ -134,11 +135,13 @@ def train_run(
     if main_rank:
         run_dir.mkdir(parents=True, exist_ok=True)
         _write_atomic(run_dir / "config.json", json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n")
-    trainer = Trainer(config.model, config.train, images, device=device, single=config.single)
+    trainer = Trainer(config.model, config.train, images, labels=labels, device=device, single=config.single)
     if resume:
         load_checkpoint(trainer, checkpoint)
         print(f"resumed from {checkpoint} at {meta['step']}")
     fixed_z = trainer.model.sample_z(8, generator=torch.Generator(trainer.device).manual_seed(12345))
+    if trainer.labels is not None:  # the first training layouts, each drawn with one of the fixed z
+        fixed_z = fixed_z[: len(trainer.labels)]
 
     def after_step(record: dict) -> bool:
         done = sum(trainer.step.values())
@@ -173,12 +176,30 @@ def _any_rank(flag: bool, device) -> bool:
 
 @torch.no_grad()
 def _samples(trainer: Trainer, z: Tensor, path: Path, save) -> None:
+    labels = None if trainer.labels is None else trainer.labels[: len(z)]
     if trainer.single:
         from torchvision.utils import save_image
 
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
-        save_image(trainer.ema.baseline_image(trainer.ema.noise(z)["baseline"]) * 0.5 + 0.5, tmp, nrow=8, format="png")
+        ema = trainer.ema
+        save_image(ema.baseline_image(ema.noise(z)["baseline"], ema.one_hot(labels)) * 0.5 + 0.5, tmp, nrow=8,
+                   format="png")
         os.replace(tmp, path)
         return
-    save(trainer.ema(z), trainer.ema.config.spec, path)
+    output = trainer.ema(z, labels)
+    save(output, trainer.ema.config.spec, path)
+    if labels is not None:
+        save_layout_grid(labels, output.image, trainer.images[: len(z)], trainer.ema.config.layout.classes,
+                         path.with_name(f"{path.stem}_layouts.png"))
+
+
+def save_layout_grid(labels: Tensor, generated: Tensor, real: Tensor, classes, path: Path) -> Path:
+    """Three rows as one PNG: the colourised label maps, the images generated from them, the real
+    images they belong to (images in [-1, 1])."""
+    from freqaug.data import colorize
+    from freqaug.viz import save_image_grid
+
+    layouts = torch.from_numpy(colorize(labels, classes)).permute(0, 3, 1, 2).float() / 255
+    rows = [layouts, generated.detach().cpu() * 0.5 + 0.5, real.detach().cpu() * 0.5 + 0.5]
+    return save_image_grid(torch.cat(rows), path, nrow=len(labels), title="layout / generated / real")

@@ -5,7 +5,9 @@ Gaussian noise; cascade generators are conditioned on the real source bands (or 
 ones, ``cascade_inputs="generated"``). Stage 2: the baseline generator and alpha (optionally the
 band generators too) learn full images through the inverse transform against the image
 discriminator. Non-saturating logistic loss with lazy R1 (or hinge), Adam, EMA of the generator,
-DiffAugment for small data sets.
+DiffAugment for small data sets. A conditional model (``config.layout``) trains on (image, label
+map) pairs: in both stages the fake samples of a step are drawn from the real batch's label maps,
+and every discriminator sees the layout beside its input.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from tqdm.auto import tqdm
 from freqaug.bands import BandStats, BandStatsAccumulator, decompose
 from freqaug.models import FreqGAN, FreqGANConfig, build_discriminators
 from freqaug.models.config import BASELINE
+from freqaug.models.layers import resize_to
 from freqaug.train.diffaugment import POLICIES, diff_augment
 from freqaug.train.losses import d_hinge_loss, d_logistic_loss, g_hinge_loss, g_nonsaturating_loss, r1_penalty
 
@@ -133,19 +136,26 @@ class Trainer:
     """Holds a FreqGAN, its EMA copy, the discriminators and optimisers; steps both stages.
 
     ``images``: the training set as one (N, C, H, W) float tensor in [-1, 1] (CamVid 128x96 is
-    367 x 3 x 96 x 128 floats, 54 MB), already at the model's image size.
+    367 x 3 x 96 x 128 floats, 54 MB), already at the model's image size. ``labels``: their label
+    maps (N, H, W) of class ids, required by (and only by) a conditional model.
     """
 
     def __init__(
-        self, model_config: FreqGANConfig, config: TrainConfig, images: Tensor, *, device="cpu", single: bool = False
+        self, model_config: FreqGANConfig, config: TrainConfig, images: Tensor, *, labels: Tensor | None = None,
+        device="cpu", single: bool = False,
     ) -> None:
         expected = (model_config.channels, *model_config.image_size)
         if images.ndim != 4 or tuple(images.shape[1:]) != expected:
             raise ValueError(f"images: expected (N, {expected[0]}, {expected[1]}, {expected[2]}), got {tuple(images.shape)}")
+        if labels is not None and len(labels) != len(images):
+            raise ValueError(f"labels: {len(labels)} label maps for {len(images)} images; expected one each")
         self.config, self.device, self.single = config, torch.device(device), single
         self.images = images.to(self.device)
         torch.manual_seed(config.seed)
         self.model = FreqGAN(model_config).to(self.device)
+        for chunk in (labels.split(64) if labels is not None else [None]):
+            self.model.one_hot(chunk)  # a conditional model needs label maps, valid ones; an unconditional none
+        self.labels = labels.to(self.device) if labels is not None else None
         self.model.set_band_stats(*self._band_stats(images))
         self.ema = copy.deepcopy(self.model).eval()
         requires_grad(self.ema, False)
@@ -184,8 +194,18 @@ class Trainer:
 
     def sample_batch(self) -> Tensor:
         """A random batch of real images on the device (from the trainer's own generator)."""
+        return self.sample_pairs()[0]
+
+    def sample_pairs(self) -> tuple[Tensor, Tensor | None]:
+        """A random batch of real images and their label maps (None when unconditional)."""
         index = torch.randint(len(self.images), (self.config.batch_size,), generator=self.rng, device=self.device)
-        return self.images[index]
+        return self.images[index], None if self.labels is None else self.labels[index]
+
+    def _real(self, real: Tensor | None, labels: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        """The step's real batch (drawn when ``real`` is None) and its one-hot layout (None when unconditional)."""
+        if real is None:
+            real, labels = self.sample_pairs()
+        return real, self.model.one_hot(labels)
 
     def _noise(self, n: int) -> Tensor:
         return torch.randn(n, self.model.config.noise_block_dim, generator=self.rng, device=self.device)
@@ -193,15 +213,27 @@ class Trainer:
     def _aug(self, x: Tensor, policy: tuple[str, ...]) -> Tensor:
         return diff_augment(x, policy, generator=self.rng)
 
+    def _judge(self, disc: nn.Module, x: Tensor, policy: tuple[str, ...], cond: Tensor | None = None,
+               layout: Tensor | None = None) -> Tensor:
+        """Logits of ``disc`` for augmented ``x``; a layout is area-pooled to x's size and moved with
+        it by the spatial ops (colour ops touch x alone), so the pair stays aligned."""
+        if layout is None:
+            return disc(self._aug(x, policy), cond)
+        if "color" in policy:
+            x = self._aug(x, ("color",))
+        both = self._aug(torch.cat([x, resize_to(layout, x.shape[-2:])], dim=1), tuple(p for p in policy if p != "color"))
+        return disc(both[:, : x.shape[1]], cond, both[:, x.shape[1]:])
+
     def _r1_due(self, step: int) -> bool:
         return self.config.loss == "logistic" and self.config.r1_gamma > 0 and step % self.config.r1_every == 0
 
     # ---- stage 1 -------------------------------------------------------------------------
 
     @_mixed_precision
-    def stage1_step(self, real: Tensor | None = None) -> dict[str, float]:
-        """One D and one G update of every band GAN on its own band of a real batch."""
-        real = self.sample_batch() if real is None else real
+    def stage1_step(self, real: Tensor | None = None, labels: Tensor | None = None) -> dict[str, float]:
+        """One D and one G update of every band GAN on its own band of a real batch (and, for a
+        conditional model, its label maps: the fakes are drawn from them)."""
+        real, layout = self._real(real, labels)
         model, cfg = self.model, self.config
         with torch.no_grad():
             real_bands = {k: model.normalize_band(k, v) for k, v in decompose(real, model.config.spec).items()}
@@ -211,7 +243,7 @@ class Trainer:
             fakes: dict[str, Tensor] = {}
             for name in model.order:
                 sources = real_bands if cfg.cascade_inputs == "real" else {k: v.detach() for k, v in fakes.items()}
-                fakes[name] = model.generate_band(name, noises[name], sources)
+                fakes[name] = model.generate_band(name, noises[name], sources, layout)
             return fakes
 
         def cond(name: str, bands: Mapping[str, Tensor]) -> Tensor | None:
@@ -228,8 +260,8 @@ class Trainer:
         for name in model.band_names:
             disc = self.discriminators[name]
             real_in = real_bands[name].detach().requires_grad_(r1)
-            real_logits = disc(self._aug(real_in, cfg.band_augment), cond(name, real_bands))
-            fake_logits = disc(self._aug(fakes[name], cfg.band_augment), cond(name, fake_sources))
+            real_logits = self._judge(disc, real_in, cfg.band_augment, cond(name, real_bands), layout)
+            fake_logits = self._judge(disc, fakes[name], cfg.band_augment, cond(name, fake_sources), layout)
             d_loss = d_loss + self._d_loss(real_logits, fake_logits)
             if r1:
                 d_loss = d_loss + cfg.r1_gamma / 2 * cfg.r1_every * r1_penalty(real_logits, real_in)
@@ -239,7 +271,7 @@ class Trainer:
         fakes = generate()
         fake_sources = real_bands if cfg.cascade_inputs == "real" else fakes
         g_loss = sum(
-            self._g_loss(self.discriminators[n](self._aug(fakes[n], cfg.band_augment), cond(n, fake_sources)))
+            self._g_loss(self._judge(self.discriminators[n], fakes[n], cfg.band_augment, cond(n, fake_sources), layout))
             for n in model.band_names
         )
         self._update("g1", g_loss)
@@ -250,43 +282,50 @@ class Trainer:
     # ---- stage 2 and the single-GAN control: full images against the image discriminator ----
 
     @_mixed_precision
-    def stage2_step(self, real: Tensor | None = None) -> dict[str, float]:
+    def stage2_step(self, real: Tensor | None = None, labels: Tensor | None = None) -> dict[str, float]:
         """One D and one G update of the full image: baseline generator and alpha (claim 7)."""
         model = self.model
         requires_grad(model.generators, self.config.finetune_bands)
         if self.config.finetune_bands:
-            record = self._image_gan_step("stage2", lambda n: model(model.sample_z(n, generator=self.rng)).image, real)
+            real, layout = self._real(real, labels)
+            generate = lambda n: model.blend(*self._full_images(model.noise(model.sample_z(n, generator=self.rng)),  # noqa: E731
+                                                                  layout))
         else:  # frozen band generators: one band image (no graph) serves both the D and the G update
             noises = model.noise(model.sample_z(self.config.batch_size if real is None else real.shape[0],
                                                 generator=self.rng))
+            real, layout = self._real(real, labels)
             with torch.no_grad():
-                band_image, _ = model.synthesize(noises)
-            generate = lambda n: model.blend(band_image, model.baseline_image(noises[BASELINE]))  # noqa: E731
-            record = self._image_gan_step("stage2", generate, real)
+                band_image, _ = model.synthesize(noises, layout)
+            generate = lambda n: model.blend(band_image, model.baseline_image(noises[BASELINE], layout))  # noqa: E731
+        record = self._image_gan_step("stage2", generate, real, layout)
         requires_grad(model.generators, True)
         return record | {"alpha": model.blend.alpha.mean().item()}
 
-    @_mixed_precision
-    def single_step(self, real: Tensor | None = None) -> dict[str, float]:
-        """One D and one G update of the baseline generator alone on full images (the control)."""
-        return self._image_gan_step("single", lambda n: self.model.baseline_image(self._noise(n)), real)
+    def _full_images(self, noises: Mapping[str, Tensor], layout: Tensor | None) -> tuple[Tensor, Tensor]:
+        """(band image, baseline image) of one set of noises, with gradients through both."""
+        return self.model.synthesize(noises, layout)[0], self.model.baseline_image(noises[BASELINE], layout)
 
-    def _image_gan_step(self, stage: str, generate, real: Tensor | None) -> dict[str, float]:
+    @_mixed_precision
+    def single_step(self, real: Tensor | None = None, labels: Tensor | None = None) -> dict[str, float]:
+        """One D and one G update of the baseline generator alone on full images (the control)."""
+        real, layout = self._real(real, labels)
+        return self._image_gan_step("single", lambda n: self.model.baseline_image(self._noise(n), layout), real, layout)
+
+    def _image_gan_step(self, stage: str, generate, real: Tensor, layout: Tensor | None = None) -> dict[str, float]:
         """D then G update with ``generate(n)`` images against the image discriminator."""
-        real = self.sample_batch() if real is None else real
         cfg, disc, n = self.config, self.discriminators["image"], real.shape[0]
         requires_grad(disc, True)
         with torch.no_grad():
             fake = generate(n)
         r1 = self._r1_due(self.step[stage])
         real_in = real.detach().requires_grad_(r1)
-        real_logits = disc(self._aug(real_in, cfg.image_augment))
-        d_loss = self._d_loss(real_logits, disc(self._aug(fake, cfg.image_augment)))
+        real_logits = self._judge(disc, real_in, cfg.image_augment, layout=layout)
+        d_loss = self._d_loss(real_logits, self._judge(disc, fake, cfg.image_augment, layout=layout))
         if r1:
             d_loss = d_loss + cfg.r1_gamma / 2 * cfg.r1_every * r1_penalty(real_logits, real_in)
         self._update("d2", d_loss)
         requires_grad(disc, False)
-        g_loss = self._g_loss(disc(self._aug(generate(n), cfg.image_augment)))
+        g_loss = self._g_loss(self._judge(disc, generate(n), cfg.image_augment, layout=layout))
         self._update("g2", g_loss)
         self._ema_step(self.step[stage])
         self.step[stage] += 1
