@@ -43,6 +43,7 @@ class FreqAugBatch(nn.Module):
                                device=device, seed=seed, ignore_index=ignore_index)
         self.augmenter = FreqAugmenter(config)
         self.last_params: dict[str, Tensor] | None = None
+        self.last_size: tuple[int, int, int] | None = None  # (B, H, W) of the last call's images
 
     @property
     def config(self) -> AugmentConfig:
@@ -58,20 +59,25 @@ class FreqAugBatch(nn.Module):
         if params is None:
             params = self.augmenter.sample(images.shape[0], generator=generator, device=images.device)
         out, _ = self.augmenter.augment(to_unit_float(images), params)
-        self.last_params = params
+        self.last_params, self.last_size = params, (images.shape[0], *images.shape[-2:])
         return from_unit_float(out, images.dtype)
 
     def ignore_replaced(self, masks: Tensor) -> Tensor:
         """``masks`` (B, ...) with the samples the last call replaced set to ``ignore_index`` (replace mode only)."""
-        if self.last_params is None:
+        if self.last_params is None or self.last_size is None:
             raise RuntimeError("ignore_replaced: call the transform on a batch first")
+        batch, height, width = self.last_size
+        if not isinstance(masks, Tensor) or masks.ndim < 3 or (masks.shape[0], *masks.shape[-2:]) != self.last_size:
+            got = tuple(masks.shape) if isinstance(masks, Tensor) else type(masks).__name__
+            raise ValueError(f"masks: expected a tensor (B, ..., H, W) = ({batch}, ..., {height}, {width}) like the last "
+                             f"images, got {got}")
         if self.config.mode != "replace":
             return masks
         return ignore_labels(masks, self.last_params["apply"], self.config.ignore_index)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        state["last_params"] = None  # a pickle holds the configuration only
+        state["last_params"] = state["last_size"] = None  # a pickle holds the configuration only
         return state
 
     def extra_repr(self) -> str:

@@ -91,7 +91,10 @@ class SyntheticMix(Dataset):
         image = first.get("image")
         if not isinstance(image, Tensor) or image.ndim != 3 or image.shape[0] != channels:
             got = tuple(image.shape) if isinstance(image, Tensor) else type(image).__name__
-            raise ValueError(f"dataset: expected samples whose 'image' is a ({channels}, H, W) tensor, got {got}")
+            raise ValueError(f"dataset: expected samples whose 'image' is a ({channels}, H, W) tensor, got {got} "
+                             "(convert grayscale or RGBA images to RGB first)")
+        if image.dtype != torch.uint8 and not image.is_floating_point():
+            raise TypeError(f"dataset: expected uint8 or floating images in [0, 1], got dtype {image.dtype}")
         if mask_key is None:
             mask_key = next((key for key in MASK_KEYS if key in first), None)
         elif mask_key not in first:
@@ -99,7 +102,7 @@ class SyntheticMix(Dataset):
         blank: dict[str, Any] = {"image": image}
         for key, value in first.items():
             if key == mask_key:
-                blank[key] = self._ignore_mask(value, ignore_index)
+                blank[key] = self._ignore_mask(value, ignore_index, tuple(image.shape[-2:]))
             elif isinstance(value, str):
                 blank[key] = ""
             elif key != "image":
@@ -110,10 +113,13 @@ class SyntheticMix(Dataset):
         return blank
 
     @staticmethod
-    def _ignore_mask(mask: Any, ignore_index: int) -> Tensor:
-        """A mask like ``mask`` filled with ``ignore_index``."""
+    def _ignore_mask(mask: Any, ignore_index: int, size: tuple[int, int]) -> Tensor:
+        """A mask like ``mask`` (whose last two dimensions must be the images' ``size``) filled with ``ignore_index``."""
         if not isinstance(mask, Tensor):
             raise ValueError(f"dataset: expected the mask to be a tensor, got {type(mask).__name__}")
+        if mask.ndim < 2 or tuple(mask.shape[-2:]) != size:
+            raise ValueError(f"dataset: expected masks of shape (..., {size[0]}, {size[1]}) like the images, "
+                             f"got {tuple(mask.shape)}")
         if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
             raise ValueError(f"ignore_index: expected an integer, got {ignore_index!r}")
         if not mask.is_floating_point():

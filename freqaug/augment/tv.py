@@ -10,6 +10,7 @@ from typing import Any, Callable, Sequence
 import PIL.Image
 import torch
 from torch import Tensor
+from torch.utils._pytree import tree_flatten
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
@@ -63,6 +64,11 @@ class FreqAug(v2.Transform):
         """The augmentation's configuration."""
         return self.augmenter.config
 
+    def forward(self, *inputs: Any) -> Any:
+        """The sample transformed; raises first if its images, masks, boxes or keypoints differ in size."""
+        _check_sizes(tree_flatten(inputs if len(inputs) > 1 else inputs[0])[0])
+        return super().forward(*inputs)
+
     def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
         """One set of per-image parameters, sized by the first image input."""
         if not flat_inputs:
@@ -78,6 +84,17 @@ class FreqAug(v2.Transform):
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in self.config.to_dict().items())
+
+
+_SIZED = (tv_tensors.Image, PIL.Image.Image, tv_tensors.Mask, tv_tensors.BoundingBoxes, tv_tensors.KeyPoints)
+
+
+def _check_sizes(flat_inputs: list[Any]) -> None:
+    """Raise naming the sizes if the sample's images, masks, boxes and keypoints are not all one (H, W)."""
+    sizes = [(type(x).__name__, tuple(TF.get_size(x))) for x in flat_inputs if isinstance(x, _SIZED)]
+    if len({size for _, size in sizes}) > 1:
+        got = ", ".join(f"{name} {size}" for name, size in sizes)
+        raise ValueError(f"sample: expected the image and its masks / boxes / keypoints to share one size (H, W), got {got}")
 
 
 def _augment_tensor(augmenter: FreqAugmenter, images: Tensor, params: dict[str, Tensor]) -> Tensor:

@@ -1,4 +1,4 @@
-"""albumentations front-end: targets pass through, dtypes, serialisation, refused modes, bad images."""
+"""albumentations front-end: targets pass through, dtypes, serialisation, refused modes (bad input: test_bad_input.py)."""
 import json
 import os
 
@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from freqaug.augment.albu import FreqAug
-from freqaug.bundle import BundleError
 
 
 def scene(scenes, dtype=np.uint8):
@@ -62,15 +61,3 @@ def test_replace_is_refused_with_the_alternatives(bundle_path):
     with pytest.raises(ValueError, match="replace.*albumentations.*SyntheticMix.*FreqAugBatch"):
         FreqAug(bundle_path, mode="replace")
 
-
-def test_bad_bundle_and_images_are_named(bundle_path, tmp_path, scenes):
-    with pytest.raises(BundleError, match="missing.safetensors"):
-        FreqAug(tmp_path / "missing.safetensors")
-    transform = A.Compose([FreqAug(bundle_path, p=1.0)], seed=0)
-    image = scene(scenes)
-    with pytest.raises(ValueError, match=r"image: expected an \(H, W, C\) array.*grayscale"):
-        transform(image=image[..., 0])
-    with pytest.raises(ValueError, match="expected 3 channels .* got 4"):
-        transform(image=np.concatenate([image, image[..., :1]], axis=2))
-    with pytest.raises(TypeError, match="image: expected dtype uint8 or float32"):
-        transform(image=image.astype(np.float64))
