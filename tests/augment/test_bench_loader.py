@@ -1,0 +1,25 @@
+"""The loader benchmark runs end to end on a few drawn scenes with the tiny bundle and writes its report."""
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_loader.py"
+
+
+def test_bench_loader_writes_every_row_and_the_target_check(bundle_path, tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("bench_loader", BENCH)
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "bench_loader", bench)  # its dataclasses look their module up
+    spec.loader.exec_module(bench)
+    rows = bench.main(["--bundle", str(bundle_path), "--data", str(tmp_path / "no_camvid"), "--drawn", "4",
+                       "--seconds", "0.01", "--warmup", "1", "--workers", "0", "--bank-size", "2",
+                       "--out", str(tmp_path)])
+    assert [(r.path, r.mode) for r in rows] == [
+        ("baseline", "-"), ("per-worker", "bands"), ("per-worker", "blend"), ("per-worker", "replace"),
+        ("bank", "replace"), ("batched", "bands"), ("batched", "blend"), ("batched", "replace"), ("baseline", "-")]
+    assert all(r.images_per_s > 0 and r.ratio > 0 for r in rows) and "refreshed" in rows[4].note
+    saved = json.loads((tmp_path / "loader.json").read_text())
+    assert len(saved["rows"]) == 9 and len(saved["meta"]["load_start"]) == 3
+    text = (tmp_path / "loader.md").read_text()
+    assert "drawn street scenes" in text and "| bank | replace | 0 |" in text and "target met" in text
