@@ -23,6 +23,7 @@ per batch against SegNet steps instead (OUT/arm_cost.json).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import os
@@ -38,7 +39,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from freqaug._files import sha256_file, write_atomic
-from freqaug.augment.arms import ARMS, UNAVAILABLE, StandardConfig, make_arm, needs_bundle
+from freqaug.augment.arms import ARMS, FDA_BETA_LIMIT, UNAVAILABLE, StandardConfig, make_arm, needs_bundle
 from freqaug.bundle import load_bundle
 from freqaug.data import SegmentationFolder, synthetic_batch
 from freqaug.metrics.segnet import evaluate_segmentation, median_frequency_weights, train_segnet
@@ -49,6 +50,7 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data" / "camvid" / "128x96"
 DEFAULT_BUNDLE = ROOT / "runs" / "camvid" / "bundle.safetensors"
 DEFAULT_OUT = HERE / "results" / "downstream"
 NUM_CLASSES, IGNORE_INDEX = 11, 11
+WIDTH, LR, WEIGHT_DECAY = 24, 2e-3, 1e-4  # the fixed SegNet and its optimiser
 FORMAT, VERSION = "freqaug-bench-downstream", 1
 NOISE_NOTE = ("With a seed-to-seed std of about 0.8 mIoU points (issue 6), a difference under ~1.5 points "
               "between two arms with 3 seeds is within seed noise.")
@@ -105,10 +107,11 @@ def setup_of(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, Any]:
     return {
         "data": data["source"], "train_images": len(data["train"][0]), "val_images": len(data["val"][0]),
         "size": list(args.size), "num_classes": NUM_CLASSES, "ignore_index": IGNORE_INDEX,
-        "model": "freqaug.metrics.SegNet width 24", "batch_size": args.batch_size, "lr": 2e-3, "weight_decay": 1e-4,
+        "model": f"freqaug.metrics.SegNet width {WIDTH}", "batch_size": args.batch_size, "lr": LR,
+        "weight_decay": WEIGHT_DECAY,
         "schedule": "cosine to lr/100 over the budget", "loss": "cross-entropy, median-frequency class weights",
-        "p": args.p, "pool_size": args.pool_size, "standard": {k: v for k, v in vars(StandardConfig()).items()},
-        "fda_beta_limit": [0.0, 0.1],
+        "p": args.p, "pool_size": args.pool_size, "standard": dataclasses.asdict(StandardConfig()),
+        "fda_beta_limit": list(FDA_BETA_LIMIT),
     }
 
 
@@ -137,7 +140,8 @@ def check_bundle(results: dict[str, Any], bundle: dict[str, Any], path: Path) ->
     for run in results["runs"]:
         if run.get("bundle") and run["bundle"]["sha256"] != bundle["sha256"]:
             raise SystemExit(
-                f"{path}: run {run['arm']}/{run['budget']}/{run['seed']} used bundle sha256 {run['bundle']['sha256'][:12]}..., "
+                f"{path}: run {run['arm']}/{run['budget']}/{run['seed']} used bundle sha256 "
+                f"{run['bundle']['sha256'][:12]}..., "
                 f"now {bundle['path']} has {bundle['sha256'][:12]}...; use another --out for another bundle"
             )
 
@@ -154,7 +158,8 @@ def run_one(arm: str, budget: int, seed: int, data: dict[str, Any], weights: tor
                        pool_size=args.pool_size)
     pool_seconds = sum(getattr(a, "pool_seconds", 0.0) for a in getattr(augment, "augments", ()))
     model = train_segnet(train_x, train_y, num_classes=NUM_CLASSES, ignore_index=IGNORE_INDEX, steps=budget,
-                         batch_size=args.batch_size, seed=seed, class_weights=weights, augment=augment, progress=True)
+                         batch_size=args.batch_size, lr=LR, weight_decay=WEIGHT_DECAY, width=WIDTH, seed=seed,
+                         class_weights=weights, augment=augment, progress=True)
     train_seconds = time.perf_counter() - start
     scores = evaluate_segmentation(model, *data["val"], num_classes=NUM_CLASSES, ignore_index=IGNORE_INDEX)
     return {
@@ -184,8 +189,8 @@ def arm_cost(arms: list[str], data: dict[str, Any], args: argparse.Namespace, re
         built[arm] = make_arm(arm, train_images=train_x, bundle_path=args.bundle, seed=0, p=args.p,
                               pool_size=args.pool_size)
         times[arm] = [time.perf_counter() - start]  # construction, reported apart
-    model = SegNet(SegNetConfig(NUM_CLASSES))
-    optimizer = torch.optim.AdamW(model.parameters())
+    model = SegNet(SegNetConfig(NUM_CLASSES, width=WIDTH))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
     generator = torch.Generator().manual_seed(0)
     load_before = os.getloadavg()[0]
     for _ in tqdm(range(repeats + 1), desc="arm cost", unit="round"):
@@ -241,7 +246,8 @@ def summary_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
     arms = [a for a in ARMS if any(r["arm"] == a for r in results["runs"])]
     for budget in budgets:
         for arm in arms:
-            runs = sorted((r for r in results["runs"] if r["arm"] == arm and r["budget"] == budget), key=lambda r: r["seed"])
+            runs = sorted((r for r in results["runs"] if (r["arm"], r["budget"]) == (arm, budget)),
+                          key=lambda r: r["seed"])
             if runs:
                 rows.append({"budget": budget, "arm": arm, "seeds": [r["seed"] for r in runs],
                              "miou": [r["miou"] for r in runs], "pixel_accuracy": [r["pixel_accuracy"] for r in runs],
@@ -263,20 +269,30 @@ def markdown(results: dict[str, Any], command: str) -> str:
         f"{setup['ignore_index']} ignored. FDA and freqaug: p = {setup['p']} per sample on top of the standard "
         f"pipeline; freqaug draws from a pool of {setup['pool_size']} scenes generated once per run (counted in s / run).",
         "",
-        "| budget (steps) | arm | n seeds | val mIoU % | pixel acc % | Δ mIoU vs none | Δ mIoU vs standard | s / run | of which pool |",
+        "| budget (steps) | arm | n seeds | val mIoU % | pixel acc % | Δ mIoU vs none | Δ mIoU vs standard "
+        "| s / run | of which pool |",
         "|---:|---|---:|---|---|---|---|---:|---:|",
     ]
-    for row in summary_rows(results):
-        budget, arm = row["budget"], row["arm"]
-        lines.append(
-            f"| {budget} | {arm} | {len(row['seeds'])} | {_pm(row['miou'])} | {_pm(row['pixel_accuracy'])} | "
-            f"{_delta(runs, arm, 'none', budget)} | {_delta(runs, arm, 'standard', budget)} | "
-            f"{row['seconds']:.0f} | {row['pool_seconds']:.0f} |"
-        )
+    grid = results.get("grid", {"arms": [], "seeds": [], "budgets": []})
+    rows = {(r["budget"], r["arm"]): r for r in summary_rows(results)}
+    budgets = sorted({b for b, _ in rows} | set(grid["budgets"]))
+    arms = [a for a in ARMS if a not in UNAVAILABLE and (a in grid["arms"] or any(a == arm for _, arm in rows))]
+    for budget in budgets:
+        for arm in arms:
+            row = rows.get((budget, arm))
+            n = f"{len(row['seeds']) if row else 0} of {len(grid['seeds'])}" if grid["seeds"] else len(row["seeds"])
+            if row is None:
+                lines.append(f"| {budget} | {arm} | {n} | pending | | | | | |")
+                continue
+            lines.append(
+                f"| {budget} | {arm} | {n} | {_pm(row['miou'])} | {_pm(row['pixel_accuracy'])} | "
+                f"{_delta(runs, arm, 'none', budget)} | {_delta(runs, arm, 'standard', budget)} | "
+                f"{row['seconds']:.0f} | {row['pool_seconds']:.0f} |"
+            )
     for arm, reason in sorted(results.get("not_run", {}).items()):
         lines.append(f"| all | {arm} | 0 | not run | | | | | |")
     lines += [
-        "", "mean ± std over the seeds done (n seeds); Δ: mean over the seeds both arms have of the difference, in "
+        "", "mean ± std over the seeds done (n seeds: done of those requested so far; pending: none done yet); Δ: mean over the seeds both arms have of the difference, in "
         f"mIoU points. {NOISE_NOTE}",
     ]
     for arm, reason in sorted(results.get("not_run", {}).items()):
@@ -284,7 +300,8 @@ def markdown(results: dict[str, Any], command: str) -> str:
     bundles = {r["bundle"]["sha256"]: r["bundle"] for r in results["runs"] if r.get("bundle")}
     for bundle in bundles.values():
         lines += ["", f"Bundle: `{bundle['path']}` (file sha256 `{bundle['sha256']}`, weights sha256 "
-                      f"`{bundle['weights_sha256']}`, {bundle['spec']}, {bundle['image_size'][0]}x{bundle['image_size'][1]}); "
+                      f"`{bundle['weights_sha256']}`, {bundle['spec']}, "
+                      f"{bundle['image_size'][0]}x{bundle['image_size'][1]}); "
                       f"provenance: `{json.dumps(bundle['provenance'], sort_keys=True)}`"]
     loads = [r["provenance"]["load_average_1min_after"] for r in results["runs"]]
     threads = sorted({r["provenance"]["torch_threads"] for r in results["runs"]})
@@ -296,8 +313,9 @@ def markdown(results: dict[str, Any], command: str) -> str:
               "|---:|---:|---|---:|---:|---:|---:|---:|---|"]
     for r in sorted(results["runs"], key=lambda r: (r["budget"], r["seed"], ARMS.index(r["arm"]))):
         p = r["provenance"]
-        lines.append(f"| {r['budget']} | {r['seed']} | {r['arm']} | {100 * r['miou']:.1f} | {100 * r['pixel_accuracy']:.1f} "
-                     f"| {r['seconds']:.0f} | {r['seconds_per_step']:.2f} | {p['load_average_1min_after']:.2f} | {p['date']} |")
+        lines.append(f"| {r['budget']} | {r['seed']} | {r['arm']} | {100 * r['miou']:.1f} "
+                     f"| {100 * r['pixel_accuracy']:.1f} | {r['seconds']:.0f} | {r['seconds_per_step']:.2f} "
+                     f"| {p['load_average_1min_after']:.2f} | {p['date']} |")
     return "\n".join(lines) + "\n"
 
 
@@ -361,7 +379,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--budgets", nargs="+", type=int, default=[360, 1080], help="optimiser steps, one run each")
     parser.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE, help=f"bundle for bands/blend (`{BUNDLE_COMMAND}`)")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with train/ and val/ (CamVid layout)")
-    parser.add_argument("--drawn", action="store_true", help="drawn street scenes instead of --data (also when it is absent)")
+    parser.add_argument("--drawn", action="store_true",
+                        help="drawn street scenes instead of --data (also when it is absent)")
     parser.add_argument("--drawn-n", type=int, default=256, help="drawn training scenes (val: a quarter as many)")
     parser.add_argument("--size", nargs=2, type=int, default=[96, 128], metavar=("H", "W"))
     parser.add_argument("--batch-size", type=int, default=16)
@@ -387,6 +406,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     results = read_results(args.out / "downstream.json", setup_of(args, data))
     args.commit = git_commit()
     arms = [a for a in ARMS if a in args.arms]
+    grid = results.setdefault("grid", {"arms": [], "seeds": [], "budgets": []})
+    for key, values in (("arms", arms), ("seeds", args.seeds), ("budgets", args.budgets)):
+        grid[key] = sorted(set(grid[key]) | set(values), key=ARMS.index if key == "arms" else None)
     for arm in (a for a in arms if a in UNAVAILABLE):
         results["not_run"][arm] = UNAVAILABLE[arm]
         print(f"not run: {UNAVAILABLE[arm]}", flush=True)
@@ -402,13 +424,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         cost = arm_cost(arms, data, args, args.cost)
         write_atomic(args.out / "arm_cost.json", (json.dumps(cost, indent=1) + "\n").encode())
         print(f"SegNet step {cost['segnet_step_seconds']:.3f} s at batch {args.batch_size}; load average "
-              f"{cost['load_average_1min_before']:.2f} -> {cost['load_average_1min_after']:.2f}, {cost['torch_threads']} thread(s)")
+              f"{cost['load_average_1min_before']:.2f} -> {cost['load_average_1min_after']:.2f}, "
+              f"{cost['torch_threads']} thread(s)")
         for arm, c in cost["arms"].items():
-            print(f"{arm:8s} {1000 * c['seconds_per_batch']:7.1f} ms per batch ({100 * c['fraction_of_step']:.1f}% of a step), "
+            print(f"{arm:8s} {1000 * c['seconds_per_batch']:7.1f} ms per batch "
+                  f"({100 * c['fraction_of_step']:.1f}% of a step), "
                   f"built in {c['build_seconds']:.1f} s")
         return {**results, "trained": [], "cost": cost}
     weights = median_frequency_weights(data["train"][1], NUM_CLASSES, IGNORE_INDEX)
-    todo = [(a, b, s) for b in args.budgets for s in args.seeds for a in arms if (a, b, s) not in done_keys(results)]
+    done = done_keys(results)
+    todo = [(a, b, s) for b in args.budgets for s in args.seeds for a in arms if (a, b, s) not in done]
     print(f"{len(todo)} runs to do ({len(results['runs'])} recorded in {args.out / 'downstream.json'}); "
           f"data: {data['source']}", flush=True)
     write_reports(results, args.out, command)

@@ -85,9 +85,11 @@ def main(argv: list[str] | None = None) -> dict[str, dict]:
     for name, s in scores.items():
         print(f"{name:26s} val mIoU {100 * s['miou']:5.1f}  pixel accuracy {100 * s['pixel_accuracy']:5.1f}  "
               f"({s['seconds']:.0f} s, {args.steps} steps)")
-    print(f"per-class val IoU % ({' / '.join(scores)}):", ", ".join(
-        f"{CAMVID.names[c]} " + "/".join("-" if s["iou"][c] is None else f"{100 * s['iou'][c]:.0f}" for s in scores.values())
-        for c in range(NUM_CLASSES)))
+    def iou(s: dict, c: int) -> str:
+        return "-" if s["iou"][c] is None else f"{100 * s['iou'][c]:.0f}"
+
+    print(f"per-class val IoU % ({' / '.join(scores)}):",
+          ", ".join(f"{CAMVID.names[c]} " + "/".join(iou(s, c) for s in scores.values()) for c in range(NUM_CLASSES)))
     return scores
 
 

@@ -29,6 +29,7 @@ from freqaug.augment.pooled import PooledFreqAug
 
 __all__ = [
     "ARMS",
+    "FDA_BETA_LIMIT",
     "UNAVAILABLE",
     "ArmNotAvailable",
     "Augment",
@@ -53,6 +54,8 @@ UNAVAILABLE: dict[str, str] = {
     "replaced samples would carry no labels and add nothing to supervised training",
 }
 """Arms that cannot run yet, with the reason :func:`make_arm` raises."""
+FDA_BETA_LIMIT: tuple[float, float] = (0.0, 0.1)
+"""A.FDA's default range of its low-frequency window (a fraction of the image size)."""
 _GREY = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma weights
 
 
@@ -165,7 +168,7 @@ class FDAAugment:
     which beta come from the generator: a sample's A.FDA is reseeded from it before the call.
     """
 
-    def __init__(self, references: Tensor, *, beta_limit: tuple[float, float] = (0.0, 0.1), p: float = 0.5) -> None:
+    def __init__(self, references: Tensor, *, beta_limit: tuple[float, float] = FDA_BETA_LIMIT, p: float = 0.5) -> None:
         os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
         import albumentations as A
 

@@ -43,7 +43,7 @@ def test_runs_are_recorded_skipped_on_rerun_and_partial_grids_render(bench, bund
     assert {"date", "load_average_1min_after", "torch_threads", "commit"} <= set(bands["provenance"])
     assert recorded["runs"][0]["bundle"] is None and "replace" in recorded["not_run"]
     table = (tmp_path / "downstream.md").read_text()
-    assert "| 2 | none | 1 |" in table and "(1 seed)" in table and "| all | replace | 0 | not run |" in table
+    assert "| 2 | none | 1 of 1 |" in table and "(1 seed)" in table and "| all | replace | 0 | not run |" in table
     assert "within seed noise" in table and "layout-conditional bundle" in table
     assert (tmp_path / "downstream.png").stat().st_size > 1000
 
@@ -54,7 +54,13 @@ def test_runs_are_recorded_skipped_on_rerun_and_partial_grids_render(bench, bund
     assert more["trained"] == [("none", 2, 1), ("bands", 2, 1)]
     assert len(json.loads((tmp_path / "downstream.json").read_text())["runs"]) == 4
     table = (tmp_path / "downstream.md").read_text()
-    assert "| 2 | bands | 2 |" in table and "(n=2)" in table
+    assert "| 2 | bands | 2 of 2 |" in table and "(n=2)" in table
+    run(bench, tmp_path, bundle, "--arms", "none", "--seeds", "0", "--budgets", "2", "3", "--cost", "1")
+    table = (tmp_path / "downstream.md").read_text()  # --cost trains nothing, the grid is as it was
+    assert "| 2 | none | 2 of 2 |" in table and "| pending |" not in table
+    results = json.loads((tmp_path / "downstream.json").read_text())
+    results["grid"]["budgets"].append(7)  # a budget requested, nothing run yet
+    assert "| 7 | bands | 0 of 2 | pending |" in bench.markdown(results, "cmd")
 
 
 def test_other_setups_and_bundles_are_refused(bench, bundle, tmp_path):
