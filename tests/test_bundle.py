@@ -15,8 +15,10 @@ import freqaug
 from freqaug.bands import BandSpec
 from freqaug.bundle import MANIFEST_KEY, BundleError, export_run, load_bundle, save_bundle, weights_sha256
 from freqaug.bundle.export import data_summary
-from freqaug.data import synthetic_batch
-from freqaug.models import FreqGANConfig, NetConfig
+from freqaug.bundle.offline import generate_to_folder
+from freqaug.bundle.summary import describe_bundle
+from freqaug.data import CAMVID, synthetic_batch
+from freqaug.models import FreqGANConfig, LayoutConfig, NetConfig
 from freqaug.train import TrainConfig
 from freqaug.train.run import RunConfig, train_run
 
@@ -335,7 +337,7 @@ def test_a_missing_manifest_field_is_named(bundle_path, tmp_path, field):
         ("band_stats.HH1.scale", [1, 2, 3], "'band_stats': expected"),
         ("parameters.LL2", 1, "'parameters': expected"),
         ("classes", 3, "'classes': expected null or a list of strings"),
-        ("classes", ["road", "car"], "'classes': class-conditional bundles are not supported"),
+        ("classes", ["road", "car"], r"'classes': expected None \(model.layout.classes.names\), got \['road', 'car'\]"),
         ("provenance", "yesterday", "'provenance': expected an object"),
     ],
 )
@@ -454,3 +456,94 @@ def test_fuzzed_bundles_raise_bundle_error_or_load_correctly(bundle_bytes, tmp_p
         return
     images = bundle.generate(2, seed=0)  # a damaged file that still loads must be a working bundle
     assert images.shape == (2, 3, *bundle.image_size) and bool(torch.isfinite(images).all())
+
+
+# ---- layout-conditional bundles -------------------------------------------------------------------
+
+COND_MODEL = FreqGANConfig(spec=BandSpec(levels=2), image_size=SIZE, z_dim=16, generator=TINY, discriminator=TINY,
+                           layout=LayoutConfig(CAMVID, hidden=4))
+
+
+@pytest.fixture(scope="module")
+def cond_scenes():
+    """Drawn scenes (drawn at 32x48, halved) and their CamVid label maps (nearest)."""
+    scenes, labels = synthetic_batch(8, size=(32, 48), seed=4)
+    return torch.nn.functional.avg_pool2d(scenes, 2) * 2 - 1, labels[:, ::2, ::2].contiguous()
+
+
+@pytest.fixture(scope="module")
+def cond_run(tmp_path_factory, cond_scenes):
+    """(run folder, trainer) of a conditional `train_run`: 2 stage-1 steps and 1 stage-2 step."""
+    run = tmp_path_factory.mktemp("cond") / "run"
+    config = RunConfig(model=COND_MODEL, train=TrainConfig(batch_size=4), stage1_steps=2, stage2_steps=1,
+                       checkpoint_every=0, sample_every=0)
+    images, labels = cond_scenes
+    return run, train_run(run, images, config, labels=labels, progress=False)
+
+
+@pytest.fixture(scope="module")
+def cond_bundle_path(cond_run):
+    return export_run(cond_run[0], cond_run[0] / "cond.safetensors")
+
+
+def test_conditional_bundle_round_trip_keeps_classes_and_generates_the_emas_images(cond_run, cond_bundle_path,
+                                                                                   cond_scenes):
+    bundle = load_bundle(cond_bundle_path)
+    manifest = bundle.manifest
+    assert manifest["classes"] == list(CAMVID.names)
+    assert manifest["model"]["layout"]["classes"] == CAMVID.to_dict()  # palette and ignore id
+    assert bundle.config == COND_MODEL and bundle.classes == CAMVID
+    layouts = cond_scenes[1][:5]
+    z = bundle.z_for(2, range(5))
+    with torch.no_grad():
+        expected = (cond_run[1].ema(z, layouts).image * 0.5 + 0.5).clamp(0, 1)
+    torch.testing.assert_close(bundle.generate(layouts, seed=2), expected, atol=1e-5, rtol=0)
+    torch.testing.assert_close(bundle.images_from_z(z, layouts), expected, atol=1e-5, rtol=0)
+    assert bundle.bands_from_z(z, layouts)["LL2"].shape == (5, 3, 4, 6)
+    assert "classes    ['sky', 'building'" in describe_bundle(bundle)
+
+
+def test_conditional_generate_is_deterministic_and_follows_each_layout(cond_bundle_path, cond_scenes):
+    bundle = load_bundle(cond_bundle_path)
+    layouts = cond_scenes[1]
+    reference = bundle.generate(layouts, seed=3)
+    assert reference.shape == (8, 3, *SIZE)
+    for batch_size in (1, 3, 8, 64):
+        assert torch.equal(bundle.generate(layouts, seed=3, batch_size=batch_size), reference)
+    assert torch.equal(bundle.generate(layouts[4:], seed=3, start=4, batch_size=3), reference[4:])
+    assert torch.equal(bundle.generate(layouts.numpy(), seed=3), reference)  # arrays work too
+    assert not torch.equal(bundle.generate(layouts, seed=4), reference)
+    twice = bundle.generate(layouts[[0, 0]], seed=3)  # one layout, two target vectors: two scenes
+    assert torch.equal(twice[0], reference[0]) and (twice[1] - twice[0]).abs().mean() > 1e-4
+    swapped = bundle.generate(layouts[[1, 0]], seed=3)  # same target vectors, other layouts
+    assert (swapped[0] - reference[0]).abs().mean() > 1e-4
+    assert bundle.generate(layouts[:0], seed=3).shape == (0, 3, *SIZE)
+
+
+def test_layouts_are_required_exactly_by_conditional_bundles(cond_bundle_path, bundle, cond_scenes, tmp_path):
+    cond = load_bundle(cond_bundle_path)
+    layouts = cond_scenes[1]
+    with pytest.raises(ValueError, match=r"layouts: this bundle is conditional on 11-class layouts \(sky, building"):
+        cond.generate(4, seed=0)
+    with pytest.raises(ValueError, match=r"labels: this FreqGAN is conditional"):
+        cond.images_from_z(cond.z_for(0, [0]))
+    with pytest.raises(ValueError, match=r"layouts: this bundle is unconditional"):
+        bundle.generate(layouts, seed=0)
+    with pytest.raises(ValueError, match=r"layouts: expected shape \(N, 16, 24\) .*got \(8, 32, 48\)"):
+        cond.generate(torch.zeros(8, 32, 48, dtype=torch.uint8))
+    bad = layouts.clone()
+    bad[2, 0, 0] = 12
+    with pytest.raises(ValueError, match=r"layouts: ids \[12\] are outside the class list; expected 0..10 or the "
+                                         r"ignore id 11"):
+        cond.generate(bad)
+    with pytest.raises(TypeError, match=r"layouts: expected an integer tensor of class ids, got torch.float32"):
+        cond.generate(layouts.float())
+    with pytest.raises(ValueError, match=r"cond.safetensors: a layout-conditional bundle \(11 classes\)"):
+        generate_to_folder(cond, tmp_path / "out", n=2, progress=False)
+
+
+def test_a_conditional_manifest_with_other_classes_is_refused(cond_bundle_path, tmp_path):
+    for value in (None, ["road"] * 11):
+        path = edit_manifest(cond_bundle_path, tmp_path, "classes", value)
+        with pytest.raises(BundleError, match=r"manifest field 'classes': expected \['sky', 'building'"):
+            load_bundle(path)

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+import numpy as np
 import torch
 from safetensors.torch import safe_open
 from safetensors.torch import save as safetensors_save
@@ -20,6 +21,7 @@ from torch import Tensor
 from freqaug._files import fsync_dir, write_atomic
 from freqaug._json import parse_json
 from freqaug.bands import BandSpec
+from freqaug.data import ClassSet
 from freqaug.bundle.manifest import (
     FORMAT,
     FORMAT_VERSION,
@@ -29,6 +31,7 @@ from freqaug.bundle.manifest import (
     ManifestReader,
     band_stats_dict,
     build_manifest,
+    classes_list,
     noise_dict,
     parameter_counts,
     weights_sha256,
@@ -92,6 +95,11 @@ class Bundle:
         """Size of a target vector."""
         return self.config.z_dim
 
+    @property
+    def classes(self) -> ClassSet | None:
+        """The label space (names, palette, ignore id) of a layout-conditional bundle, else None."""
+        return None if self.config.layout is None else self.config.layout.classes
+
     def to(self, device: str | torch.device) -> Bundle:
         """Move the generator to ``device``; returns the bundle."""
         self.device = torch.device(device)
@@ -112,44 +120,68 @@ class Bundle:
         return torch.randn(self.z_dim, generator=torch.Generator().manual_seed(index_seed(seed, index)))
 
     @torch.no_grad()
-    def images_from_z(self, z: Tensor) -> Tensor:
-        """The model's blended images for target vectors ``z`` (N, z_dim): (N, C, H, W) in [0, 1]."""
-        return self.model(z.to(self.device)).image.mul(0.5).add_(0.5).clamp_(0, 1)
+    def images_from_z(self, z: Tensor, layouts: Tensor | None = None) -> Tensor:
+        """The model's blended images for target vectors ``z`` (N, z_dim) [and, for a conditional
+        bundle, label maps ``layouts`` (N, H, W)]: (N, C, H, W) in [0, 1]."""
+        return self.model(z.to(self.device), layouts).image.mul(0.5).add_(0.5).clamp_(0, 1)
 
     @torch.no_grad()
-    def bands_from_z(self, z: Tensor) -> dict[str, Tensor]:
-        """The generated bands for ``z`` (N, z_dim), in the space of ``bands.decompose``."""
-        return self.model(z.to(self.device)).bands
+    def bands_from_z(self, z: Tensor, layouts: Tensor | None = None) -> dict[str, Tensor]:
+        """The generated bands for ``z`` (N, z_dim) [and layouts], in the space of ``bands.decompose``."""
+        return self.model(z.to(self.device), layouts).bands
 
-    def _aligned_images(self, z: Tensor) -> Tensor:
-        """:meth:`images_from_z` on ``z`` padded with zero rows to a multiple of :data:`ALIGN`."""
+    def _aligned_images(self, z: Tensor, layouts: Tensor | None = None) -> Tensor:
+        """:meth:`images_from_z` on ``z`` (and layouts) padded with zero rows to a multiple of :data:`ALIGN`."""
         pad = _round_up(len(z), ALIGN) - len(z)
         if pad:
             z = torch.cat([z, z.new_zeros(pad, z.shape[1])])
-        return self.images_from_z(z)[: len(z) - pad]
+            if layouts is not None:
+                layouts = torch.cat([layouts, layouts.new_zeros(pad, *layouts.shape[1:])])
+        return self.images_from_z(z, layouts)[: len(z) - pad]
+
+    def _check_layouts(self, n_or_layouts: Any) -> tuple[int, Tensor | None]:
+        """(count, checked int64 label maps or None) from :meth:`generate`'s first argument."""
+        given = isinstance(n_or_layouts, (Tensor, np.ndarray))
+        if self.classes is None:
+            if given:
+                raise ValueError("layouts: this bundle is unconditional (manifest 'classes' is null); call "
+                                 "generate(n, seed=...) with a number of images")
+            return _check_count(n_or_layouts, "n", minimum=0), None
+        if not given:
+            raise ValueError(
+                f"layouts: this bundle is conditional on {self.classes.num_classes}-class layouts "
+                f"({', '.join(self.classes.names)}); call generate(layouts, seed=...) with label maps (N, H, W) of "
+                f"class ids, got {n_or_layouts!r}"
+            )
+        layouts = self.model.check_labels(torch.as_tensor(n_or_layouts), "layouts")
+        return len(layouts), layouts
 
     def generate(
-        self, n: int, *, seed: int = 0, start: int = 0, batch_size: int = 64, device: str | torch.device | None = None,
-        exact: bool = True,
+        self, n: int | Tensor | np.ndarray, *, seed: int = 0, start: int = 0, batch_size: int = 64,
+        device: str | torch.device | None = None, exact: bool = True,
     ) -> Tensor:
         """Images start..start+n-1 of ``seed``: (n, C, H, W) in [0, 1] on the bundle's device.
 
-        Image i comes from :meth:`z_for` (seed, i). CPU matrix products round differently for odd
+        Image i comes from :meth:`z_for` (seed, i). A layout-conditional bundle takes label maps
+        ``layouts`` (N, H, W) of class ids (tensor or array) instead of ``n``: image i is drawn
+        from ``layouts[i]`` with the target vector of index start + i, so one layout given twice
+        yields two different scenes. CPU matrix products round differently for odd
         batch sizes, so with ``exact`` (the default) the model always runs on batches of a multiple
         of :data:`ALIGN` rows (``batch_size`` is rounded up, a short batch is zero-padded) and the
         same seed gives the same images bit for bit whatever ``batch_size`` and ``start``.
         ``exact=False`` skips the padding (a single image costs one row, not eight); images then
         agree across batch sizes to float32 rounding (~1e-6). ``device`` moves the bundle there first.
         """
-        _check_count(n, "n", minimum=0)
+        if device is not None:
+            self.to(device)
+        n, layouts = self._check_layouts(n)
         _check_count(start, "start", minimum=0)
         step = _check_count(batch_size, "batch_size", minimum=1)
         step = _round_up(step, ALIGN) if exact else step
-        if device is not None:
-            self.to(device)
         run = self._aligned_images if exact else self.images_from_z
-        batches = [run(self.z_for(seed, range(first, min(first + step, start + n))))
-                   for first in range(start, start + n, step)]
+        batches = [run(self.z_for(seed, range(start + first, start + min(first + step, n))),
+                       None if layouts is None else layouts[first: first + step])
+                   for first in range(0, n, step)]
         if not batches:
             return torch.empty(0, self.channels, *self.image_size, device=self.device)
         return torch.cat(batches)
@@ -346,8 +378,7 @@ def _check_described(fields: ManifestReader, model: FreqGAN) -> None:
     if len(alpha) != actual.numel() or not torch.allclose(torch.tensor(alpha, dtype=torch.float32), actual, atol=1e-6):
         raise fields.error("alpha", f"expected {actual.tolist()} (sigmoid of tensor 'blend.logit'), got {alpha}")
     fields.expect_equal("parameters", "an object", parameter_counts(model), "counted in the rebuilt model")
-    if fields.get("classes", "null or a list of strings") is not None:
-        raise fields.error("classes", "class-conditional bundles are not supported by this freqaug; expected null")
+    fields.expect_equal("classes", "null or a list of strings", classes_list(model), "model.layout.classes.names")
     fields.get("provenance", "an object")
 
 

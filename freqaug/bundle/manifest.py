@@ -85,6 +85,13 @@ def noise_dict(model: FreqGAN) -> dict[str, Any]:
     }
 
 
+def classes_list(model: FreqGAN) -> list[str] | None:
+    """Class names of a layout-conditional model (ids 0..K-1), None for an unconditional one; the
+    palette and ignore id are in the manifest's ``model.layout.classes``."""
+    layout = model.config.layout
+    return None if layout is None else list(layout.classes.names)
+
+
 def build_manifest(model: FreqGAN, tensors: Mapping[str, Tensor], provenance: Mapping[str, Any]) -> dict[str, Any]:
     """Every manifest field for ``model`` whose float32 ``tensors`` are written beside it."""
     from freqaug import __version__
@@ -100,7 +107,7 @@ def build_manifest(model: FreqGAN, tensors: Mapping[str, Tensor], provenance: Ma
         "noise": noise_dict(model),
         "alpha": model.blend.alpha.detach().cpu().tolist(),
         "parameters": parameter_counts(model),
-        "classes": None,
+        "classes": classes_list(model),
         "weights": {"sha256": weights_sha256(tensors), "dtype": WEIGHTS_DTYPE, "count": len(tensors), "hash": HASH_METHOD},
         "provenance": dict(provenance),
     }

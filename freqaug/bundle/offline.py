@@ -242,6 +242,10 @@ class OutputFolder:
 
         if bundle.channels not in (1, 3):
             raise ValueError(f"{bundle.path}: image files need 1 or 3 channels, the bundle has {bundle.channels}")
+        if bundle.classes is not None:
+            raise ValueError(f"{bundle.path}: a layout-conditional bundle ({bundle.classes.num_classes} classes) draws "
+                             "images from label maps, which this writer does not take yet; use "
+                             "bundle.generate(layouts, seed=...)")
         start = time.perf_counter()
         workers = workers or min(4, os.cpu_count() or 1)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="freqaug-write") as pool:

@@ -104,31 +104,42 @@ class FreqGAN(nn.Module):
         """Label maps (N, H, W) of class ids -> one-hot layouts (N, K, H, W) float32 on the model's
         device; the ignore id gets no channel (all zero). None passes through for an unconditional
         model; a label map for an unconditional model, or none for a conditional one, is an error."""
+        ids = self.check_labels(labels)
+        if ids is None:
+            return None
+        k = self.config.layout.num_classes  # type: ignore[union-attr]
+        onehot = torch.zeros(ids.shape[0], k + 1, *ids.shape[1:], device=ids.device)
+        return onehot.scatter_(1, ids.where((ids >= 0) & (ids < k), k).unsqueeze(1), 1.0)[:, :k]
+
+    def check_labels(self, labels: Tensor | None, name: str = "labels") -> Tensor | None:
+        """``labels`` as int64 ids on the model's device after checking that they fit the model
+        (shape (N, H, W) at the image size, an integer dtype, ids in the class list or the ignore
+        id); errors name the argument ``name``, the bad values and what was expected."""
         layout = self.config.layout
         if layout is None:
             if labels is not None:
-                raise ValueError("labels: this FreqGAN is unconditional (config.layout is None); call it without "
+                raise ValueError(f"{name}: this FreqGAN is unconditional (config.layout is None); call it without "
                                  "label maps")
             return None
         classes, k = layout.classes, layout.num_classes
+        h, w = self.config.image_size
         if labels is None:
-            raise ValueError(f"labels: this FreqGAN is conditional on {k}-class layouts; pass label maps "
-                             f"(N, {self.config.image_size[0]}, {self.config.image_size[1]}) of class ids")
+            raise ValueError(f"{name}: this FreqGAN is conditional on {k}-class layouts; pass label maps "
+                             f"(N, {h}, {w}) of class ids")
         if not isinstance(labels, Tensor) or labels.dtype == torch.bool or labels.is_floating_point() or labels.is_complex():
             what = labels.dtype if isinstance(labels, Tensor) else type(labels).__name__
-            raise TypeError(f"labels: expected an integer tensor of class ids, got {what}")
-        h, w = self.config.image_size
+            raise TypeError(f"{name}: expected an integer tensor of class ids, got {what}")
         if labels.ndim != 3 or tuple(labels.shape[1:]) != (h, w):
-            raise ValueError(f"labels: expected shape (N, {h}, {w}) (the model's image size), got {tuple(labels.shape)}")
+            raise ValueError(f"{name}: expected shape (N, {h}, {w}) (the model's image size), got {tuple(labels.shape)}")
         ids = labels.to(self.band_scale.device, torch.long)
-        valid = (ids >= 0) & (ids < k)
-        bad = ~valid if classes.ignore_index is None else ~valid & (ids != classes.ignore_index)
+        bad = (ids < 0) | (ids >= k)
+        if classes.ignore_index is not None:
+            bad &= ids != classes.ignore_index
         if bool(bad.any()):
             allowed = f"0..{k - 1}" + ("" if classes.ignore_index is None else f" or the ignore id {classes.ignore_index}")
-            raise ValueError(f"labels: ids {ids[bad].unique()[:10].tolist()} are outside the class list; expected "
+            raise ValueError(f"{name}: ids {ids[bad].unique()[:10].tolist()} are outside the class list; expected "
                              f"{allowed} ({', '.join(classes.names)})")
-        onehot = torch.zeros(ids.shape[0], k + 1, h, w, device=ids.device)
-        return onehot.scatter_(1, ids.where(valid, k).unsqueeze(1), 1.0)[:, :k]
+        return ids
 
     # ---- generation --------------------------------------------------------------------------
 
