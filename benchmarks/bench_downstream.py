@@ -35,13 +35,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from freqaug._files import sha256_file, write_atomic
 from freqaug.augment.arms import ARMS, FDA_BETA_LIMIT, UNAVAILABLE, StandardConfig, make_arm, needs_bundle
 from freqaug.bundle import load_bundle
-from freqaug.data import SegmentationFolder, synthetic_batch
+from freqaug.data import load_segmentation, synthetic_batch
 from freqaug.metrics.segnet import evaluate_segmentation, median_frequency_weights, train_segnet
 
 HERE = Path(__file__).resolve().parent
@@ -59,13 +58,6 @@ BUNDLE_COMMAND = "freqaug train --data ../shared/data/camvid/128x96/train --out 
 
 # ---- data -----------------------------------------------------------------------------------------
 
-def load_split(folder: Path, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
-    """A labelled CamVid-layout folder as (N, 3, H, W) float images in [0, 1] and (N, H, W) int64 labels."""
-    dataset = SegmentationFolder(folder, size=size, labels=True, num_classes=NUM_CLASSES, ignore_index=IGNORE_INDEX)
-    batch = next(iter(DataLoader(dataset, batch_size=len(dataset))))
-    return batch["image"], batch["label"]
-
-
 def load_data(data: Path | None, size: tuple[int, int], drawn: int) -> dict[str, Any]:
     """Train and val splits of ``data`` (``train/``, ``val/``), or ``drawn`` + ``drawn // 4`` drawn scenes when None."""
     if data is None:
@@ -73,7 +65,7 @@ def load_data(data: Path | None, size: tuple[int, int], drawn: int) -> dict[str,
                 "train": synthetic_batch(drawn, size=size, seed=0),
                 "val": synthetic_batch(max(1, drawn // 4), size=size, seed=1)}
     return {"source": f"{data.resolve()} at {size[0]}x{size[1]} (HxW)",
-            "train": load_split(data / "train", size), "val": load_split(data / "val", size)}
+            "train": load_segmentation(data / "train", size), "val": load_segmentation(data / "val", size)}
 
 
 # ---- provenance -----------------------------------------------------------------------------------

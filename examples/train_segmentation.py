@@ -28,11 +28,10 @@ import time
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader
 
 from freqaug.augment import PooledFreqAug
 from freqaug.augment.arms import Chain, StandardAugment
-from freqaug.data import CAMVID, SegmentationFolder, synthetic_batch
+from freqaug.data import CAMVID, load_segmentation, synthetic_batch
 from freqaug.metrics.segnet import evaluate_segmentation, median_frequency_weights, train_segnet
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "camvid" / "128x96"
@@ -41,15 +40,10 @@ NUM_CLASSES, IGNORE_INDEX = 11, 11
 
 
 def load(data: Path | None, size: tuple[int, int], drawn: int) -> tuple[tuple, tuple]:
-    """(train, val) pairs of float images (N, 3, H, W) in [0, 1] and int64 labels (N, H, W)."""
+    """(train, val) pairs of float images (N, 3, H, W) in [0, 1] and integer labels (N, H, W)."""
     if data is None:
         return synthetic_batch(drawn, size=size, seed=0), synthetic_batch(max(1, drawn // 4), size=size, seed=1)
-    splits = []
-    for split in ("train", "val"):
-        folder = SegmentationFolder(data / split, size=size, labels=True)
-        batch = next(iter(DataLoader(folder, batch_size=len(folder))))  # the whole split as one batch
-        splits.append((batch["image"], batch["label"]))
-    return splits[0], splits[1]
+    return load_segmentation(data / "train", size), load_segmentation(data / "val", size)
 
 
 def main(argv: list[str] | None = None) -> dict[str, dict]:
