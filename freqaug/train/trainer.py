@@ -153,8 +153,7 @@ class Trainer:
         self.images = images.to(self.device)
         torch.manual_seed(config.seed)
         self.model = FreqGAN(model_config).to(self.device)
-        for chunk in (labels.split(64) if labels is not None else [None]):
-            self.model.one_hot(chunk)  # a conditional model needs label maps, valid ones; an unconditional none
+        self.model.check_labels(labels)  # a conditional model needs valid label maps; an unconditional none
         self.labels = labels.to(self.device) if labels is not None else None
         self.model.set_band_stats(*self._band_stats(images))
         self.ema = copy.deepcopy(self.model).eval()
