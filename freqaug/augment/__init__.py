@@ -2,6 +2,7 @@
 
 Layers (see docs/augment.md): pure kernels in :mod:`~freqaug.augment.functional`, the config and
 sampler in :mod:`~freqaug.augment.params`, the one implementation :class:`FreqAugmenter`, and
+label-map edits for layout-conditional bundles in :mod:`~freqaug.augment.labelmaps`, and
 thin adapters: :class:`FreqAugBatch` (batched, on the device), :class:`SyntheticMix` /
 :class:`SyntheticBank` (Dataset wrapper), ``freqaug.augment.albu.FreqAug`` (albumentations) and
 ``freqaug.augment.tv.FreqAug`` (torchvision v2). The last two import their library only when
@@ -16,6 +17,9 @@ from freqaug.augment.dataset import SyntheticMix
 from freqaug.augment.functional import (
     band_mix, blend_images, default_bands, ignore_labels, replace_images, resize_images,
 )
+from freqaug.augment.labelmaps import (
+    LabelAugConfig, augment_labels, flip_labels, paste_classes, resize_labels, sample_label_params, shift_labels,
+)
 from freqaug.augment.params import MODES, AugmentConfig, sample_params
 from freqaug.augment.pooled import PooledFreqAug
 
@@ -24,14 +28,21 @@ __all__ = [
     "AugmentConfig",
     "FreqAugBatch",
     "FreqAugmenter",
+    "LabelAugConfig",
     "PooledFreqAug",
     "SyntheticBank",
     "SyntheticMix",
+    "augment_labels",
     "band_mix",
     "blend_images",
     "default_bands",
+    "flip_labels",
     "ignore_labels",
+    "paste_classes",
     "replace_images",
     "resize_images",
+    "resize_labels",
+    "sample_label_params",
     "sample_params",
+    "shift_labels",
 ]

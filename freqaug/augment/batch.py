@@ -21,8 +21,10 @@ class FreqAugBatch(nn.Module):
     Use it after the loader (e.g. Lightning's ``on_after_batch_transfer``), inside or beside a kornia
     ``AugmentationSequential`` (a member touches only the images). ``device=None`` runs the generator
     on the images' device. ``last_params`` holds the last call's parameters (``apply``, ``strength``,
-    ``z``); pass them back as ``params`` to replay the call. In ``replace`` mode the replaced samples'
-    labels no longer apply: :meth:`ignore_replaced` sets their masks to ``ignore_index``.
+    ``z``); pass them back as ``params`` to replay the call. In ``replace`` mode with an unconditional
+    bundle the replaced samples' labels no longer apply: :meth:`ignore_replaced` sets their masks to
+    ``ignore_index``. A layout-conditional bundle needs the batch's ``masks`` (B, H, W) or (B, 1, H, W):
+    every generated scene is drawn from its sample's mask, so replaced samples keep their labels.
     """
 
     def __init__(
@@ -50,20 +52,24 @@ class FreqAugBatch(nn.Module):
         """The augmentation's configuration."""
         return self.augmenter.config
 
-    def forward(self, images: Tensor, params: dict[str, Tensor] | None = None, *,
+    def forward(self, images: Tensor, params: dict[str, Tensor] | None = None, *, masks: Tensor | None = None,
                 generator: torch.Generator | None = None) -> Tensor:
-        """Augmented ``images`` (B, C, H, W); ``params`` replays a call, ``generator`` draws new ones."""
+        """Augmented ``images`` (B, C, H, W); ``params`` replays a call, ``generator`` draws new ones;
+        ``masks``: the images' label maps, the layouts of a conditional bundle (unchanged by the call)."""
         if not isinstance(images, Tensor) or images.ndim != 4:
             got = tuple(images.shape) if isinstance(images, Tensor) else type(images).__name__
             raise ValueError(f"images: expected a (B, C, H, W) tensor, got {got}")
+        if isinstance(masks, Tensor) and masks.ndim == 4 and masks.shape[1] == 1:
+            masks = masks[:, 0]
         if params is None:
             params = self.augmenter.sample(images.shape[0], generator=generator, device=images.device)
-        out, _ = self.augmenter.augment(to_unit_float(images), params)
+        out, _ = self.augmenter.augment(to_unit_float(images), params, layout=masks)
         self.last_params, self.last_size = params, (images.shape[0], *images.shape[-2:])
         return from_unit_float(out, images.dtype)
 
     def ignore_replaced(self, masks: Tensor) -> Tensor:
-        """``masks`` (B, ...) with the samples the last call replaced set to ``ignore_index`` (replace mode only)."""
+        """``masks`` (B, ...) with the samples the last call replaced set to ``ignore_index`` (replace mode with an
+        unconditional bundle only; a conditional bundle's replaced samples keep their masks)."""
         if self.last_params is None or self.last_size is None:
             raise RuntimeError("ignore_replaced: call the transform on a batch first")
         batch, height, width = self.last_size
@@ -71,7 +77,7 @@ class FreqAugBatch(nn.Module):
             got = tuple(masks.shape) if isinstance(masks, Tensor) else type(masks).__name__
             raise ValueError(f"masks: expected a tensor (B, ..., H, W) = ({batch}, ..., {height}, {width}) like the last "
                              f"images, got {got}")
-        if self.config.mode != "replace":
+        if self.config.mode != "replace" or self.augmenter.conditional:
             return masks
         return ignore_labels(masks, self.last_params["apply"], self.config.ignore_index)
 

@@ -19,11 +19,13 @@ from torch import Tensor
 from torch.utils.data import get_worker_info
 
 from freqaug.augment.functional import band_mix, blend_images, check_band_names, default_bands, replace_images
+from freqaug.augment.labelmaps import check_label_maps, resize_labels
 from freqaug.augment.params import AugmentConfig, sample_params
 from freqaug.bundle import Bundle, load_bundle
 
 __all__ = [
     "FreqAugmenter",
+    "bundle_layouts",
     "check_cuda_fork",
     "is_forked",
     "load_cached",
@@ -94,9 +96,10 @@ def check_cuda_fork(device: torch.device) -> None:
         )
 
 
-def refuse_replace(mode: str, front_end: str) -> None:
-    """Raise for ``mode='replace'`` in an image-only front-end, which could not flag the sample as unlabelled."""
-    if mode == "replace":
+def refuse_replace(mode: str, front_end: str, *, conditional: bool = False) -> None:
+    """Raise for ``mode='replace'`` in an image-only front-end with an unconditional bundle: it could not
+    flag the sample as unlabelled (a conditional bundle draws the scene from the sample's own mask)."""
+    if mode == "replace" and not conditional:
         raise ValueError(
             f"mode: 'replace' is not available in the {front_end} transform: an image-only transform cannot mark "
             "the sample's labels as no longer valid, so the generated image would be paired with the old labels. "
@@ -115,6 +118,30 @@ def load_cached(path: str | os.PathLike[str], device: str | torch.device) -> Bun
         if key not in _BUNDLES:
             _BUNDLES[key] = load_bundle(path, device)
         return _BUNDLES[key]
+
+
+def bundle_layouts(bundle: Bundle, masks: Tensor, size: tuple[int, int], name: str = "layout") -> Tensor:
+    """Masks (B, H, W) of images of ``size`` (H, W) as checked int64 layouts at the bundle's size (nearest),
+    on the bundle's device; errors name ``name``, the bad ids or shape, and the bundle's classes."""
+    classes = bundle.classes
+    if classes is None:
+        raise ValueError(f"{name}: the bundle {bundle.path} is unconditional (manifest 'classes' is null), so it "
+                         "takes no layouts; call without one")
+    check_label_maps(masks, name)
+    height, width = size
+    if tuple(masks.shape[-2:]) != (height, width):
+        raise ValueError(f"{name}: expected masks (B, {height}, {width}) like the images, got {tuple(masks.shape)}")
+    ids = masks.long()
+    bad = (ids < 0) | (ids >= classes.num_classes)
+    if classes.ignore_index is not None:
+        bad &= ids != classes.ignore_index
+    if bool(bad.any()):
+        ignore = "" if classes.ignore_index is None else f" or its ignore id {classes.ignore_index}"
+        raise ValueError(
+            f"{name}: ids {ids[bad].unique()[:10].tolist()} are not classes of the bundle {bundle.path}; expected "
+            f"0..{classes.num_classes - 1} ({', '.join(classes.names)}){ignore}"
+        )
+    return resize_labels(ids, bundle.image_size).to(bundle.device)
 
 
 def mix_seeds(*values: int) -> int:
@@ -146,6 +173,12 @@ class FreqAugmenter:
         self.config = config
         self._reset_state()
         self.bands_for(load_cached(config.bundle_path, "cpu"))
+
+    @property
+    def conditional(self) -> bool:
+        """Whether the bundle is layout-conditional: it draws each scene from a mask, and a replaced
+        sample keeps valid labels (the pair (generated image, the mask it was drawn from))."""
+        return load_cached(self.config.bundle_path, "cpu").classes is not None
 
     def _reset_state(self) -> None:
         self._generator: torch.Generator | None = None
@@ -203,25 +236,39 @@ class FreqAugmenter:
                 f"{tuple(images.shape)}; convert grayscale or RGBA images to RGB first"
             )
 
+    def layouts_for(self, bundle: Bundle, layout: Tensor | None, images: Tensor) -> Tensor | None:
+        """The checked layouts at the bundle's size for a conditional bundle, None for an unconditional one."""
+        if bundle.classes is None and layout is None:
+            return None
+        if layout is None:
+            raise ValueError(
+                f"layout: the bundle {bundle.path} is conditional on {bundle.classes.num_classes}-class layouts "
+                f"({', '.join(bundle.classes.names)}); pass the images' masks (B, H, W) of class ids as layout=..."
+            )
+        if isinstance(layout, Tensor) and layout.shape[:1] != images.shape[:1]:
+            raise ValueError(f"layout: expected one mask per image ({images.shape[0]}), got shape {tuple(layout.shape)}")
+        return bundle_layouts(bundle, layout, tuple(images.shape[-2:]))
+
     def augment(self, images: Tensor, params: dict[str, Tensor], *, layout: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """(augmented images, applied (B,) bool): the applied samples mixed with generated images.
 
         ``images``: float (B, C, H, W) in [0, 1]; ``params``: from :meth:`sample`. Samples not applied
-        are returned unchanged. ``layout`` is reserved for layout-conditional bundles (replace mode).
+        are returned unchanged. ``layout``: the images' masks (B, H, W) of class ids, required by a
+        layout-conditional bundle (every mode draws the scene from the sample's own mask, so
+        ``replace`` keeps the labels valid) and refused by an unconditional one.
         """
-        if layout is not None:
-            raise NotImplementedError(
-                "layout: layout-conditional bundles are not supported yet; replaced samples are unlabelled"
-            )
         bundle = self.bundle_on(self.device_for(images.device))
         self.check_images(images, bundle)
+        layouts = self.layouts_for(bundle, layout, images)
         applied = params["apply"].to(images.device)
         if applied.shape != images.shape[:1]:
             raise ValueError(f"params['apply']: expected shape ({images.shape[0]},), got {tuple(applied.shape)}")
         index = applied.nonzero().flatten()
         if index.numel() == 0:
             return images, applied
-        generated = bundle.images_from_z(params["z"][index.to(params["z"].device)]).to(images.device, images.dtype)
+        z = params["z"][index.to(params["z"].device)]
+        generated = bundle.images_from_z(z) if layouts is None else bundle.images_from_z(z, layouts[index.to(layouts.device)])
+        generated = generated.to(images.device, images.dtype)
         mixed = self._mix(bundle, images[index], generated, params["strength"].to(images.device)[index])
         return images.index_copy(0, index, mixed), applied
 

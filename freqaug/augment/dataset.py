@@ -4,8 +4,10 @@ Sample format: a dict. Real sample ``i`` (``i < len(dataset)``) is the wrapped d
 (a dict as it is; an ``(image, mask)`` pair as ``{"image", "mask"}``; an image as ``{"image"}``)
 plus ``"synthetic": False``. Synthetic sample ``len(dataset) + k`` has the same keys: ``"image"``
 generated (the real images' size and dtype), the mask (if the real samples have one) filled with
-``ignore_index``, string fields set to ``"synthetic_{k:06d}"``, and ``"synthetic": True``. The
-bundles are unconditional, so a synthetic image never carries labels.
+``ignore_index``, string fields set to ``"synthetic_{k:06d}"``, and ``"synthetic": True``. An
+unconditional bundle's synthetic image carries no labels. A layout-conditional bundle draws it from
+a real training mask (optionally edited by :mod:`~freqaug.augment.labelmaps`), and the sample is
+the labelled pair (generated image, that mask).
 """
 from __future__ import annotations
 
@@ -18,8 +20,9 @@ from torch.utils.data import Dataset
 
 from freqaug.augment._convert import from_unit_float
 from freqaug.augment.bank import SyntheticBank
-from freqaug.augment.core import load_cached, mix_seeds
+from freqaug.augment.core import bundle_layouts, load_cached, mix_seeds
 from freqaug.augment.functional import resize_images
+from freqaug.augment.labelmaps import LabelAugConfig, augment_labels, sample_label_params
 from freqaug.augment.params import check_device
 
 __all__ = ["SyntheticMix"]
@@ -54,6 +57,11 @@ class SyntheticMix(Dataset):
     workers keep the epoch they started with. ``bank``: serve synthetic images from a
     :class:`SyntheticBank` instead (faster when the generator is slow, not deterministic).
     ``mask_key``: the mask's key in dict samples (default: the first of ``mask``, ``label``).
+
+    With a layout-conditional bundle, synthetic sample k is drawn from the mask of real sample
+    ``perm[k % len(dataset)]`` (``perm``: a permutation per (seed, epoch)), edited first by
+    ``label_aug`` (flip, shift, class-preserving copy-paste from another real mask; every choice from
+    a generator seeded by (seed, epoch, k)), and carries that mask: its labels are valid.
     """
 
     def __init__(
@@ -67,6 +75,7 @@ class SyntheticMix(Dataset):
         mask_key: str | None = None,
         ignore_index: int = 255,
         bank: SyntheticBank | None = None,
+        label_aug: LabelAugConfig | None = None,
     ) -> None:
         if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or ratio < 0:
             raise ValueError(f"ratio: expected a number >= 0 (synthetic samples per real one), got {ratio!r}")
@@ -83,7 +92,22 @@ class SyntheticMix(Dataset):
         self.bank = bank
         self.epoch = 0
         bundle = load_cached(self.bundle_path, "cpu")  # a missing or damaged bundle fails here
+        self.conditional = bundle.classes is not None
+        self.label_aug = self._check_label_aug(label_aug, bank)
+        self._perm: tuple[int, Tensor] | None = None  # (epoch, permutation of the real masks)
         self._blank = self._blank_sample(_as_dict(dataset[0]), mask_key, ignore_index, bundle.channels)
+
+    def _check_label_aug(self, label_aug: LabelAugConfig | None, bank: SyntheticBank | None) -> LabelAugConfig | None:
+        """``label_aug`` checked against the bundle: only a conditional one edits layouts, and it cannot use a bank."""
+        if label_aug is not None and not isinstance(label_aug, LabelAugConfig):
+            raise TypeError(f"label_aug: expected None or a LabelAugConfig, got {type(label_aug).__name__}")
+        if not self.conditional and label_aug is not None:
+            raise ValueError(f"label_aug: the bundle {self.bundle_path} is unconditional; only a layout-conditional "
+                             "bundle draws scenes from (edited) label maps")
+        if self.conditional and bank is not None:
+            raise ValueError(f"bank: the bundle {self.bundle_path} is layout-conditional, and a SyntheticBank "
+                             "generates without layouts; leave bank None (each scene is drawn from its mask)")
+        return label_aug
 
     def _blank_sample(self, first: dict[str, Any], mask_key: str | None, ignore_index: int,
                       channels: int) -> dict[str, Any]:
@@ -99,6 +123,11 @@ class SyntheticMix(Dataset):
             mask_key = next((key for key in MASK_KEYS if key in first), None)
         elif mask_key not in first:
             raise ValueError(f"mask_key: {mask_key!r} is not a key of the dataset's samples {sorted(first)}")
+        if self.conditional and mask_key is None:
+            raise ValueError(f"dataset: the bundle {self.bundle_path} is layout-conditional and draws synthetic images "
+                             f"from the dataset's masks, but its samples have none (keys {sorted(first)}); pass "
+                             "mask_key or a dataset of (image, mask) pairs")
+        self.mask_key = mask_key
         blank: dict[str, Any] = {"image": image}
         for key, value in first.items():
             if key == mask_key:
@@ -144,21 +173,55 @@ class SyntheticMix(Dataset):
         return self._synthetic_sample(index - self.real_count)
 
     def _synthetic_sample(self, k: int) -> dict[str, Any]:
-        """Synthetic sample ``k``: the generated image and the blank fields."""
+        """Synthetic sample ``k``: the generated image and the blank fields (a conditional bundle: its mask)."""
         template = self._blank["image"]
-        image = resize_images(self._generated(k), tuple(template.shape[-2:]))[0]
+        layout = self._layout(k) if self.conditional else None
+        image = resize_images(self._generated(k, layout), tuple(template.shape[-2:]))[0]
         sample = {key: f"synthetic_{k:06d}" if isinstance(value, str) else value.clone()
                   for key, value in self._blank.items() if key != "image"}
+        if layout is not None:
+            sample[self.mask_key] = layout
         return {"image": from_unit_float(image, template.dtype), **sample, "synthetic": True}
 
-    def _generated(self, k: int) -> Tensor:
-        """Generated image ``k`` of this epoch, (1, C, h, w) float on the CPU (from the bank if any)."""
+    def _real_mask(self, index: int) -> Tensor:
+        """The mask of real sample ``index`` as it is stored (checked: a tensor of the images' size)."""
+        mask = _as_dict(self.dataset[index]).get(self.mask_key)
+        size = tuple(self._blank["image"].shape[-2:])
+        if not isinstance(mask, Tensor) or tuple(mask.shape[-2:]) != size or mask.numel() != size[0] * size[1]:
+            got = tuple(mask.shape) if isinstance(mask, Tensor) else type(mask).__name__
+            raise ValueError(f"dataset[{index}]: expected the mask {self.mask_key!r} to be an (H, W) or (1, H, W) "
+                             f"tensor of {size[0]}x{size[1]} like the images, got {got}")
+        return mask
+
+    def _layout(self, k: int) -> Tensor:
+        """The (edited) real mask synthetic sample ``k`` of this epoch is drawn from, stored like the real masks."""
+        if self._perm is None or self._perm[0] != self.epoch:
+            order = torch.Generator().manual_seed(mix_seeds(self.seed, self.epoch, 1))
+            self._perm = (self.epoch, torch.randperm(self.real_count, generator=order))
+        source = int(self._perm[1][k % self.real_count])
+        mask = self._real_mask(source)
+        if self.label_aug is None:
+            return mask.clone()
+        generator = torch.Generator().manual_seed(mix_seeds(self.seed, self.epoch, k, 2))
+        donor_index = int(torch.randint(self.real_count, (1,), generator=generator))
+        labels, donor = mask.reshape(1, *mask.shape[-2:]), self._real_mask(donor_index).reshape(1, *mask.shape[-2:])
+        params = sample_label_params(donor, self.label_aug, generator)
+        return augment_labels(labels, donor.to(labels.dtype), params).reshape(mask.shape)
+
+    def _generated(self, k: int, layout: Tensor | None = None) -> Tensor:
+        """Generated image ``k`` of this epoch, (1, C, h, w) float on the CPU (from the bank if any; from
+        ``layout``, a real-sized mask, for a conditional bundle)."""
         if self.bank is not None:
             return self.bank.draw(1)
         bundle = load_cached(self.bundle_path, self.device)
-        return bundle.images_from_z(bundle.z_for(mix_seeds(self.seed, self.epoch), [k])).cpu()
+        z = bundle.z_for(mix_seeds(self.seed, self.epoch), [k])
+        if layout is None:
+            return bundle.images_from_z(z).cpu()
+        layouts = bundle_layouts(bundle, layout.reshape(1, *layout.shape[-2:]), tuple(layout.shape[-2:]),
+                                 name=f"synthetic sample {k}: mask")
+        return bundle.images_from_z(z, layouts).cpu()
 
     def __repr__(self) -> str:
         return (f"SyntheticMix({type(self.dataset).__name__}, {self.bundle_path!r}, real={self.real_count}, "
                 f"synthetic={self.synthetic_count}, seed={self.seed}, epoch={self.epoch}, "
-                f"bank={'yes' if self.bank is not None else 'no'})")
+                f"bank={'yes' if self.bank is not None else 'no'}, conditional={self.conditional})")

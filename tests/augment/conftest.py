@@ -8,16 +8,18 @@ import torch
 
 from freqaug.bands import BandSpec, band_stats, decompose
 from freqaug.bundle import save_bundle
-from freqaug.data import synthetic_batch
-from freqaug.models import FreqGAN, FreqGANConfig, NetConfig
+from freqaug.data import CAMVID, synthetic_batch
+from freqaug.models import FreqGAN, FreqGANConfig, LayoutConfig, NetConfig
 
 TINY = NetConfig(base_channels=4, max_channels=8, min_size=4)
 SIZE = (16, 24)
 
 
-def build_bundle(path, *, spec=BandSpec(levels=2), alpha="scalar", z_dim=16, seed=0):
-    """Write a tiny untrained FreqGAN bundle to ``path`` with band stats of drawn scenes; returns ``path``."""
-    config = FreqGANConfig(spec=spec, image_size=SIZE, z_dim=z_dim, generator=TINY, discriminator=TINY, alpha=alpha)
+def build_bundle(path, *, spec=BandSpec(levels=2), alpha="scalar", z_dim=16, seed=0, layout=None):
+    """Write a tiny untrained FreqGAN bundle to ``path`` with band stats of drawn scenes; returns ``path``.
+    ``layout``: a LayoutConfig for a layout-conditional bundle."""
+    config = FreqGANConfig(spec=spec, image_size=SIZE, z_dim=z_dim, generator=TINY, discriminator=TINY, alpha=alpha,
+                           layout=layout)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = FreqGAN(config)
@@ -32,6 +34,12 @@ def build_bundle(path, *, spec=BandSpec(levels=2), alpha="scalar", z_dim=16, see
 @pytest.fixture(scope="session")
 def bundle_path(tmp_path_factory):
     return build_bundle(tmp_path_factory.mktemp("bundles") / "dwt.safetensors")
+
+
+@pytest.fixture(scope="session")
+def cond_bundle_path(tmp_path_factory):
+    """A tiny untrained layout-conditional bundle on the CamVid classes (ignore id 11)."""
+    return build_bundle(tmp_path_factory.mktemp("bundles") / "cond.safetensors", layout=LayoutConfig(CAMVID, hidden=4))
 
 
 @pytest.fixture(scope="session")

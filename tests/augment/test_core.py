@@ -74,8 +74,9 @@ def test_bad_images_are_named(bundle_path):
         augmenter.augment(torch.rand(3, 3, 16, 16), params)
     with pytest.raises(ValueError, match="too small"):
         augmenter.augment(torch.rand(2, 3, 1, 1), params)
-    with pytest.raises(NotImplementedError, match="layout-conditional"):
-        make(bundle_path, mode="replace").augment(torch.rand(2, 3, 16, 16), params, layout=torch.zeros(2, 16, 16))
+    with pytest.raises(ValueError, match="layout: the bundle .* is unconditional .* takes no layouts"):
+        make(bundle_path, mode="replace").augment(torch.rand(2, 3, 16, 16), params,
+                                                  layout=torch.zeros(2, 16, 16, dtype=torch.long))
 
 
 def test_the_bundle_loads_once_per_process_and_device(bundle_path):
