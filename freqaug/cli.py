@@ -167,7 +167,7 @@ def _generate(args: argparse.Namespace) -> int:
 
     bundle = _load_for_writing(args.bundle, args.device)
     report = generate_to_folder(bundle, args.out, n=args.n, seed=args.seed, batch_size=args.batch_size,
-                                fmt=args.format, with_bands=args.with_bands)
+                                fmt=args.format, with_bands=args.with_bands, layouts=args.layouts)
     print(f"{args.out}/: {report.total} images ({report.written} written in {report.seconds:.1f} s, "
           f"{report.images_per_second:.1f} images/s; {report.reused} kept from an earlier run); "
           f"index {args.out}/index.jsonl")
@@ -178,8 +178,15 @@ def _expand(args: argparse.Namespace) -> int:
     from freqaug.bundle.expand import expand_dataset
 
     bundle = _load_for_writing(args.bundle, args.device)
+    edit = {}
+    if args.label_aug:  # flip, shift, class-preserving copy-paste of the real label maps (freqaug.augment)
+        from freqaug.augment.labelmaps import LabelAugConfig, edit_labels
+
+        config = LabelAugConfig()
+        edit = {"label_edit": lambda labels, donors, gen: edit_labels(labels, donors, config, gen),
+                "label_edit_config": {"label_aug": config.to_dict()}}
     report = expand_dataset(args.data, bundle, args.out, ratio=args.ratio, seed=args.seed, link=not args.copy,
-                            batch_size=args.batch_size)
+                            batch_size=args.batch_size, **edit)
     print(f"{args.out}/: {report.real} real images ({report.linked} files linked, {report.copied} copied) + "
           f"{report.synthetic.total} synthetic ({report.synthetic.written} written, {report.synthetic.reused} kept); "
           f"manifest {report.manifest}")
@@ -225,6 +232,9 @@ def _add_bundle_commands(sub) -> None:
     _add_generation_options(generate)
     generate.add_argument("--with-bands", action="store_true", help="also write a band grid per batch to OUT/bands/")
     generate.add_argument("--format", choices=("png", "jpg"), default="png", help="image file format (default png)")
+    generate.add_argument("--layouts", type=Path, default=None,
+                          help="a layout-conditional bundle's folder of label PNGs: image k is drawn from file k %% count "
+                               "(sorted), its label map written to OUT/labels/")
     generate.set_defaults(func=_generate)
 
     expand = sub.add_parser("expand", help="copy a training set (images/, labels/) and add synthetic images")
@@ -234,6 +244,9 @@ def _add_bundle_commands(sub) -> None:
     how = expand.add_mutually_exclusive_group()
     how.add_argument("--link", action="store_true", help="hard-link the real files (the default; copies if impossible)")
     how.add_argument("--copy", action="store_true", help="copy the real files")
+    expand.add_argument("--label-aug", action="store_true",
+                        help="a layout-conditional bundle: edit the real label maps first (flip, shift, class-preserving "
+                             "copy-paste; freqaug.augment.LabelAugConfig defaults)")
     _add_generation_options(expand)
     expand.set_defaults(func=_expand)
 

@@ -335,3 +335,136 @@ def test_expand_copy_and_a_size_mismatch(data_dir, bundle_path, tmp_path, capsys
     with pytest.raises(SystemExit) as exc:
         cli.main(argv[:-1] + ["-1"])
     assert exc.value.code == 2
+
+
+# ---- layout-conditional bundles: generate --layouts, expand with label maps ------------------------
+
+@pytest.fixture(scope="module")
+def cond_path(tmp_path_factory):
+    """A tiny untrained layout-conditional bundle (CamVid classes, 16x24)."""
+    from freqaug.data import CAMVID
+    from freqaug.models import LayoutConfig
+    from tests.augment.conftest import build_bundle
+
+    return build_bundle(tmp_path_factory.mktemp("cond") / "cond.safetensors", layout=LayoutConfig(CAMVID, hidden=4))
+
+
+def read_label_png(path):
+    return cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+
+
+def test_generate_with_layouts_writes_pairs_and_resumes(cond_path, data_dir, tmp_path, capsys):
+    import numpy as np
+    import torch
+
+    out = tmp_path / "gen"
+    argv = ["generate", str(cond_path), "--n", "10", "--out", str(out), "--layouts", str(data_dir / "labels"),
+            "--batch-size", "4"]
+    assert cli.main(argv) == 0
+    files = sorted((data_dir / "labels").iterdir())
+    layouts = np.stack([read_label_png(files[k % 6]) for k in range(10)])
+    expected = offline.to_uint8(load_bundle(cond_path).generate(torch.from_numpy(layouts), seed=0))
+    for k in range(10):
+        assert np.array_equal(read_label_png(out / "labels" / f"{k:06d}.png"), layouts[k])
+        assert np.array_equal(cv2.imread(str(out / f"{k:06d}.png")), expected[k])
+    entries = {e["index"]: e for e in index_lines(out)}
+    assert entries[7]["layout"] == files[1].name and isinstance(entries[7]["label_sha256"], str)
+    before = {**images_in(out), **{f"labels/{n}": b for n, b in images_in(out / "labels").items()}}
+    (out / "labels" / "000003.png").unlink()  # a lost label map: its image is made again
+    (out / "000008.png").write_bytes(b"broken")
+    (out / "labels" / ".000005.png.123.tmp").write_bytes(b"x")
+    capsys.readouterr()
+    assert cli.main(argv) == 0
+    assert "2 written" in capsys.readouterr().out
+    after = {**images_in(out), **{f"labels/{n}": b for n, b in images_in(out / "labels").items()}}
+    assert after == before and not list((out / "labels").glob("*.tmp"))
+    other = tmp_path / "other_layouts"
+    other.mkdir()
+    cv2.imwrite(str(other / "a.png"), layouts[0])
+    assert cli.main(argv[:6] + ["--layouts", str(other)]) == 1  # another layout folder: another run
+    assert "holds the images of another run (generate.json: layouts" in capsys.readouterr().err
+
+
+def test_generate_layout_errors_are_one_line(cond_path, bundle_path, data_dir, tmp_path, capsys):
+    import numpy as np
+
+    cases = [
+        (["generate", str(cond_path), "--n", "2", "--out", str(tmp_path / "a")],
+         "a layout-conditional bundle (11 classes) draws images from label maps; give a folder of label PNGs"),
+        (["generate", str(bundle_path), "--n", "2", "--out", str(tmp_path / "b"), "--layouts", str(data_dir / "labels")],
+         "--layouts: the bundle"),
+    ]
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    label = np.full((16, 24), 3, np.uint8)
+    label[0, 0] = 200
+    cv2.imwrite(str(bad / "x.png"), label)
+    cases.append((["generate", str(cond_path), "--n", "2", "--out", str(tmp_path / "c"), "--layouts", str(bad)],
+                  f"{bad / 'x.png'}: ids [200] are outside the class list"))
+    small = tmp_path / "small"
+    small.mkdir()
+    cv2.imwrite(str(small / "y.png"), np.zeros((8, 8), np.uint8))
+    cases.append((["generate", str(cond_path), "--n", "2", "--out", str(tmp_path / "d"), "--layouts", str(small)],
+                  f"{small / 'y.png'}: expected shape (N, 16, 24)"))
+    for argv, message in cases:
+        assert cli.main(argv) == 1
+        err = capsys.readouterr().err.strip()
+        assert message in err and "\n" not in err and "Traceback" not in err, err
+    assert not (tmp_path / "c").exists()  # layouts are checked before the output folder is made
+
+
+def test_expand_with_a_conditional_bundle_writes_labelled_pairs(cond_path, data_dir, tmp_path, capsys):
+    import numpy as np
+    import torch
+
+    out = tmp_path / "expanded"
+    argv = ["expand", "--data", str(data_dir), "--bundle", str(cond_path), "--out", str(out), "--ratio", "1",
+            "--batch-size", "4"]
+    assert cli.main(argv) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["synthetic_labels"] == {"from": "real training labels", "label_edit": None}
+    assert "layout-conditional" in manifest["note"]
+    synthetic = [f for f in manifest["files"] if f["source"] == "synthetic"]
+    assert sorted(f["layout"] for f in synthetic) == sorted(f"labels/s{i}.png" for i in range(6))  # each real map once
+    bundle = load_bundle(cond_path)
+    for entry in synthetic:
+        label = read_label_png(out / entry["label"])
+        assert entry["label"] == f"labels/synthetic_{entry['index']:06d}.png" and entry["edited"] is False
+        assert np.array_equal(label, read_label_png(data_dir / entry["layout"]))
+        image = offline.to_uint8(bundle.generate(torch.from_numpy(label)[None], seed=0, start=entry["index"]))[0]
+        assert np.array_equal(cv2.imread(str(out / entry["image"])), image)
+    assert os.path.samefile(out / "labels" / "s0.png", data_dir / "labels" / "s0.png")
+    assert cli.main(argv[:-3] + ["2"]) == 0  # a larger ratio adds only the new pairs
+    assert "(6 written, 6 kept)" in capsys.readouterr().out.splitlines()[-1]
+    assert len(list((out / "labels").glob("synthetic_*.png"))) == 12
+
+
+def test_expand_label_aug_edits_real_maps_and_is_part_of_the_run(cond_path, data_dir, tmp_path, capsys):
+    import numpy as np
+
+    out = tmp_path / "edited"
+    argv = ["expand", "--data", str(data_dir), "--bundle", str(cond_path), "--out", str(out), "--ratio", "1",
+            "--label-aug", "--seed", "1"]
+    assert cli.main(argv) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["synthetic_labels"]["label_edit"]["label_aug"]["paste_classes"] == [2, 6, 7, 8, 9, 10]
+    synthetic = [f for f in manifest["files"] if f["source"] == "synthetic"]
+    assert any(f["edited"] for f in synthetic)
+    real_ids = set()
+    for i in range(6):
+        real_ids |= set(np.unique(read_label_png(data_dir / "labels" / f"s{i}.png")).tolist())
+    for entry in synthetic:
+        label = read_label_png(out / entry["label"])
+        assert set(np.unique(label).tolist()) <= real_ids
+        assert entry["edited"] == (not np.array_equal(label, read_label_png(data_dir / entry["layout"])))
+    first = images_in(out / "labels")
+    assert cli.main(argv) == 0 and images_in(out / "labels") == first  # same seed, same edits
+    assert cli.main([a for a in argv if a != "--label-aug"]) == 1  # without --label-aug: another run
+    assert "label_edit" in capsys.readouterr().err
+
+
+def test_expand_conditional_needs_labels(cond_path, tmp_path, capsys):
+    data = write_scenes(tmp_path / "nolabels", 2, SIZE, labels=False)
+    argv = ["expand", "--data", str(data), "--bundle", str(cond_path), "--out", str(tmp_path / "o"), "--ratio", "1"]
+    assert cli.main(argv) == 1
+    assert "draws synthetic images from the real label maps; expected a labels/ folder" in capsys.readouterr().err

@@ -18,7 +18,7 @@ from freqaug.augment.functional import (
     band_mix, blend_images, default_bands, ignore_labels, replace_images, resize_images,
 )
 from freqaug.augment.labelmaps import (
-    LabelAugConfig, augment_labels, flip_labels, paste_classes, resize_labels, sample_label_params, shift_labels,
+    LabelAugConfig, augment_labels, edit_labels, flip_labels, paste_classes, resize_labels, sample_label_params, shift_labels,
 )
 from freqaug.augment.params import MODES, AugmentConfig, sample_params
 from freqaug.augment.pooled import PooledFreqAug
@@ -36,6 +36,7 @@ __all__ = [
     "band_mix",
     "blend_images",
     "default_bands",
+    "edit_labels",
     "flip_labels",
     "ignore_labels",
     "paste_classes",

@@ -22,7 +22,7 @@ from freqaug.augment._convert import from_unit_float
 from freqaug.augment.bank import SyntheticBank
 from freqaug.augment.core import bundle_layouts, load_cached, mix_seeds
 from freqaug.augment.functional import resize_images
-from freqaug.augment.labelmaps import LabelAugConfig, augment_labels, sample_label_params
+from freqaug.augment.labelmaps import LabelAugConfig, edit_labels
 from freqaug.augment.params import check_device
 
 __all__ = ["SyntheticMix"]
@@ -205,8 +205,7 @@ class SyntheticMix(Dataset):
         generator = torch.Generator().manual_seed(mix_seeds(self.seed, self.epoch, k, 2))
         donor_index = int(torch.randint(self.real_count, (1,), generator=generator))
         labels, donor = mask.reshape(1, *mask.shape[-2:]), self._real_mask(donor_index).reshape(1, *mask.shape[-2:])
-        params = sample_label_params(donor, self.label_aug, generator)
-        return augment_labels(labels, donor.to(labels.dtype), params).reshape(mask.shape)
+        return edit_labels(labels, donor, self.label_aug, generator).reshape(mask.shape)
 
     def _generated(self, k: int, layout: Tensor | None = None) -> Tensor:
         """Generated image ``k`` of this epoch, (1, C, h, w) float on the CPU (from the bank if any; from

@@ -23,6 +23,7 @@ __all__ = [
     "LabelAugConfig",
     "augment_labels",
     "check_label_maps",
+    "edit_labels",
     "flip_labels",
     "paste_classes",
     "resize_labels",
@@ -153,3 +154,9 @@ def augment_labels(labels: Tensor, donors: Tensor, params: Mapping[str, Tensor])
     (:func:`sample_label_params`); ids are only moved or copied, never mixed."""
     pasted = paste_classes(labels, donors, params["paste"])
     return flip_labels(shift_labels(pasted, params["dx"], params["dy"]), params["flip"])
+
+
+def edit_labels(labels: Tensor, donors: Tensor, config: LabelAugConfig, generator: torch.Generator) -> Tensor:
+    """One draw of label-map augmentation: :func:`sample_label_params` from ``generator``, then
+    :func:`augment_labels`; (B, H, W) labels and donors in, edited labels (the labels' dtype) out."""
+    return augment_labels(labels, donors.to(labels.dtype), sample_label_params(donors, config, generator))

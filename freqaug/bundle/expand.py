@@ -4,7 +4,9 @@
 and ``out/images/synthetic_{k:06d}.png``, written by the same resumable engine as ``freqaug
 generate`` (index ``out/synthetic.jsonl``, parameters ``out/expand.json``). ``out/manifest.json``
 lists every file with its source (real | synthetic) and label (null for synthetic images: an
-unconditional bundle draws no label maps).
+unconditional bundle draws no label maps). A layout-conditional bundle draws synthetic image k from
+a real training label map (optionally edited by a ``label_edit`` function, e.g. freqaug.augment's
+label-map augmentation), written as ``out/labels/synthetic_{k:06d}.png``: the pair is a labelled sample.
 """
 from __future__ import annotations
 
@@ -14,21 +16,33 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import torch
+from torch import Tensor
 
 from freqaug._files import TEMP_SUFFIX, temp_path, write_atomic
-from freqaug.bundle.core import Bundle
+from freqaug.bundle.core import Bundle, index_seed
 from freqaug.bundle.export import data_summary
-from freqaug.bundle.offline import GenerateReport, OutputFolder, Target, bundle_identity
+from freqaug.bundle.offline import GenerateReport, LayoutFn, OutputFolder, Target, bundle_identity, read_layouts
 from freqaug.data import DataError, SegmentationFolder, read_image
 
-__all__ = ["ExpandReport", "SYNTHETIC_PREFIX", "expand_dataset"]
+__all__ = ["ExpandReport", "LabelEdit", "SYNTHETIC_PREFIX", "expand_dataset"]
+
+LabelEdit = Callable[[Tensor, Tensor, torch.Generator], Tensor]
+"""(label (1, H, W), donor label (1, H, W), generator) -> the edited label (1, H, W): a label-map augmentation."""
 
 SYNTHETIC_PREFIX = "synthetic_"
 MANIFEST_FORMAT = "freqaug-expand"
 UNCONDITIONAL_NOTE = (
     "unconditional bundle: synthetic images have no label maps (label null); use them where labels are not "
     "needed (e.g. self-supervised or image-level training) or mask them out of segmentation losses"
+)
+CONDITIONAL_NOTE = (
+    "layout-conditional bundle: synthetic image k was drawn from the label map in its 'label' entry, a copy of "
+    "the real training label named in 'layout' ('edited': true when label_edit changed it first); each pair "
+    "(image, label) is a labelled training sample"
 )
 
 
@@ -65,6 +79,32 @@ def _check_data(dataset: SegmentationFolder, bundle: Bundle) -> None:
                 f"{path}: image is {h}x{w} (HxW) but the bundle {bundle.path} generates {bh}x{bw}; expand needs "
                 "data at the bundle's size (resize the data or use a bundle trained at that size)"
             )
+
+
+def _real_layouts(dataset: SegmentationFolder, bundle: Bundle, seed: int,
+                  label_edit: LabelEdit | None) -> tuple[LayoutFn, dict[int, bool]]:
+    """(image k -> its label map, {k: edited}): k draws real label ``perm[k % n]`` (a permutation of ``seed``),
+    edited with a donor label and a generator seeded from (seed, k) when ``label_edit`` is given."""
+    if not dataset.label_paths:
+        raise DataError(f"{dataset.root / 'labels'}: a layout-conditional bundle ({bundle.path}) draws synthetic "
+                        "images from the real label maps; expected a labels/ folder with one map per image")
+    maps = read_layouts(dataset.label_paths, bundle)
+    names = [f"labels/{p.name}" for p in dataset.label_paths]
+    order = np.random.default_rng([seed, 1]).permutation(len(maps))
+    edited: dict[int, bool] = {}
+
+    def layout(k: int) -> tuple[np.ndarray, str]:
+        source = int(order[k % len(maps)])
+        label = maps[source]
+        if label_edit is not None:
+            generator = torch.Generator().manual_seed(index_seed(index_seed(seed, k), 1))
+            donor = maps[int(torch.randint(len(maps), (1,), generator=generator))]
+            out = label_edit(torch.from_numpy(label)[None], torch.from_numpy(donor)[None], generator)
+            label = np.ascontiguousarray(out[0].to(torch.uint8).numpy())
+        edited[k] = not np.array_equal(label, maps[source])
+        return label, names[source]
+
+    return layout, edited
 
 
 def _same_content(src: Path, dst: Path) -> bool:
@@ -113,29 +153,53 @@ def _place_real(dataset: SegmentationFolder, out: Path, link: bool) -> tuple[lis
 
 def expand_dataset(
     data: str | os.PathLike[str], bundle: Bundle, out: str | os.PathLike[str], *, ratio: float, seed: int = 0,
-    link: bool = True, batch_size: int = 64, progress: bool = True,
+    link: bool = True, batch_size: int = 64, progress: bool = True, label_edit: LabelEdit | None = None,
+    label_edit_config: Mapping[str, Any] | None = None,
 ) -> ExpandReport:
-    """Write ``out`` = the real files of ``data`` + round(ratio * n_real) synthetic images, with a manifest."""
+    """Write ``out`` = the real files of ``data`` + round(ratio * n_real) synthetic images, with a manifest.
+
+    A layout-conditional bundle draws each synthetic image from a real label map (edited by
+    ``label_edit`` when given; ``label_edit_config``, JSON-ready, describes it in the manifest and in
+    what a resumed run must agree on) and writes that map beside it in ``out/labels``."""
     data, out = Path(data), Path(out)
     ratio = _check_ratio(ratio)
     dataset = SegmentationFolder(data, labels=None)
     _check_data(dataset, bundle)
     n_synthetic = round(ratio * len(dataset))
     summary = data_summary(data)
-    target = Target(out / "images", out / "synthetic.jsonl", out / "expand.json", SYNTHETIC_PREFIX, "png")
+    conditional = bundle.classes is not None
+    if label_edit is not None and not conditional:
+        raise ValueError(f"label_edit: the bundle {bundle.path} is unconditional; only a layout-conditional bundle "
+                         "draws images from (edited) label maps")
+    layouts, edited = _real_layouts(dataset, bundle, seed, label_edit) if conditional else (None, {})
+    target = Target(out / "images", out / "synthetic.jsonl", out / "expand.json", SYNTHETIC_PREFIX, "png",
+                    out / "labels" if conditional else None)
     identity = bundle_identity(bundle, seed, "png") | {"data_names_sha256": summary["names_sha256"]}
+    if conditional:
+        identity["label_edit"] = None if label_edit is None else dict(label_edit_config or {"function": repr(label_edit)})
     with OutputFolder(target, identity) as folder:
         real_entries, counts = _place_real(dataset, out, link)
-        synthetic = folder.fill(bundle, n=n_synthetic, seed=seed, batch_size=batch_size, progress=progress)
-        synthetic_entries = [
-            {"image": f"images/{target.name(k)}", "label": None, "source": "synthetic", "seed": seed, "index": k}
-            for k in range(n_synthetic)
-        ]
+        synthetic = folder.fill(bundle, n=n_synthetic, seed=seed, batch_size=batch_size, progress=progress,
+                                layouts=layouts)
+        synthetic_entries = [_synthetic_entry(target, k, seed, layouts, edited) for k in range(n_synthetic)]
         manifest = {
             "format": MANIFEST_FORMAT, "version": 1, "data": summary, "bundle": str(bundle.path),
             "bundle_sha256": identity["bundle_sha256"], "seed": seed, "ratio": ratio, "real": len(real_entries),
-            "synthetic": n_synthetic, "synthetic_labels": None, "note": UNCONDITIONAL_NOTE,
+            "synthetic": n_synthetic,
+            "synthetic_labels": {"from": "real training labels", "label_edit": identity["label_edit"]} if conditional
+            else None,
+            "note": CONDITIONAL_NOTE if conditional else UNCONDITIONAL_NOTE,
             "files": real_entries + synthetic_entries,
         }
         path = write_atomic(out / "manifest.json", (json.dumps(manifest, indent=1) + "\n").encode())
     return ExpandReport(out, len(real_entries), counts["linked"], counts["copied"], synthetic, path)
+
+
+def _synthetic_entry(target: Target, k: int, seed: int, layouts: LayoutFn | None, edited: dict[int, bool]) -> dict[str, Any]:
+    """The manifest entry of synthetic image ``k`` (with its label, source label and edit flag if conditional)."""
+    entry: dict[str, Any] = {"image": f"images/{target.name(k)}", "label": None, "source": "synthetic", "seed": seed,
+                             "index": k}
+    if layouts is not None:
+        _, source = layouts(k)  # a function of (seed, k): the same for images kept from an earlier run
+        entry |= {"label": f"labels/{target.label_name(k)}", "layout": source, "edited": edited[k]}
+    return entry

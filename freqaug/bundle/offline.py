@@ -6,6 +6,11 @@ is encoded in a thread pool and written atomically (temp file, fsync, rename); t
 the same command checks what is there (index entry, sha256, decodable, right size), drops temp
 files and broken index lines, and writes only the missing images, in the same aligned batches an
 uninterrupted run uses, so the folder ends byte-identical to an uninterrupted run.
+
+A layout-conditional bundle draws image k from a label map: the run takes a :data:`LayoutFn`
+(``k -> (uint8 (H, W) class ids, the name of its source)``), writes that map as
+``{labels}/{prefix}{k:06d}.png`` before the image (atomically too), and the index line also holds
+the label's sha256 and source, so a resumed run checks the pair.
 """
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import cv2
 import numpy as np
@@ -31,9 +36,12 @@ from freqaug._json import parse_json
 from freqaug.bundle.core import Bundle
 
 __all__ = [
-    "FORMATS", "GenerateReport", "OutputFolder", "OutputFolderError", "Target", "bundle_identity", "generate_to_folder",
-    "to_uint8",
+    "FORMATS", "GenerateReport", "LayoutFn", "OutputFolder", "OutputFolderError", "Target", "bundle_identity",
+    "generate_to_folder", "read_layouts", "to_uint8",
 ]
+
+LayoutFn = Callable[[int], tuple[np.ndarray, str]]
+"""Image index k -> (its label map, uint8 (H, W) class ids at the bundle's size; the name of its source)."""
 
 FORMATS: dict[str, list[int]] = {"png": [], "jpg": [cv2.IMWRITE_JPEG_QUALITY, 95]}  # extension -> cv2 options
 PARAMS_FORMAT = "freqaug-offline"
@@ -53,10 +61,15 @@ class Target:
     params: Path
     prefix: str = ""
     fmt: str = "png"
+    labels: Path | None = None  # a conditional run's label folder (PNG label maps named like the images)
 
     def name(self, index: int) -> str:
         """File name of image ``index``."""
         return f"{self.prefix}{index:06d}.{self.fmt}"
+
+    def label_name(self, index: int) -> str:
+        """File name of image ``index``'s label map (always PNG: ids must survive exactly)."""
+        return f"{self.prefix}{index:06d}.png"
 
     def index_of(self, name: str) -> int | None:
         """The image index a file name encodes, or None for other files."""
@@ -167,6 +180,8 @@ class OutputFolder:
         """Temp files of killed writers (images, index) are deleted."""
         patterns = [(self.target.folder, f".*{TEMP_SUFFIX}"),
                     (self.target.index.parent, f".{self.target.index.name}.*{TEMP_SUFFIX}")]
+        if self.target.labels is not None and self.target.labels.is_dir():
+            patterns.append((self.target.labels, f".{self.target.prefix}*{TEMP_SUFFIX}"))
         for folder, pattern in patterns:
             for path in folder.glob(pattern):
                 path.unlink(missing_ok=True)
@@ -181,18 +196,25 @@ class OutputFolder:
                 entry = json.loads(line)
             except ValueError:
                 continue  # a line cut by a crash
-            if _well_formed(entry, self.target, seed):
+            if _well_formed(entry, self.target, seed) and (
+                self.target.labels is None or isinstance(entry.get("label_sha256"), str)
+            ):
                 entries[entry["index"]] = entry
         return entries
 
     def _entry_valid(self, entry: dict[str, Any], size: tuple[int, int]) -> bool:
-        """The entry's file exists, has the recorded sha256 and decodes to an image of ``size``."""
-        path = self.target.folder / entry["file"]
-        try:
-            data = path.read_bytes()
-        except OSError:
-            return False
-        return sha256_bytes(data) == entry["sha256"] and _decodes_to(data, size)
+        """The entry's file (and label file) exists, has the recorded sha256 and decodes to an image of ``size``."""
+        files = [(self.target.folder / entry["file"], entry["sha256"])]
+        if self.target.labels is not None:
+            files.append((self.target.labels / self.target.label_name(entry["index"]), entry["label_sha256"]))
+        for path, sha256 in files:
+            try:
+                data = path.read_bytes()
+            except OSError:
+                return False
+            if sha256_bytes(data) != sha256 or not _decodes_to(data, size):
+                return False
+        return True
 
     def existing(self, n: int, seed: int, size: tuple[int, int], pool: ThreadPoolExecutor) -> dict[int, dict[str, Any]]:
         """Valid images of an earlier run; removes unindexed or broken images and rewrites the index."""
@@ -209,24 +231,32 @@ class OutputFolder:
             index = self.target.index_of(path.name)
             if index is not None and index not in valid:
                 path.unlink()  # unindexed (killed before its index line) or damaged: made again
+        if self.target.labels is not None and self.target.labels.is_dir():
+            for path in self.target.labels.glob(f"{self.target.prefix}*.png"):
+                match = re.fullmatch(rf"{re.escape(self.target.prefix)}(\d{{6,}})\.png", path.name)
+                if match and int(match.group(1)) not in valid:
+                    path.unlink()
         lines = "".join(json.dumps(e, sort_keys=True) + "\n" for e in valid.values())
         write_atomic(self.target.index, lines.encode())
         return valid
 
     # ---- writing -----------------------------------------------------------------------------
 
-    def _write_image(self, index: int, seed: int, pixels: np.ndarray) -> None:
-        """Encode, write atomically, then append and fsync the index line."""
+    def _write_image(self, index: int, seed: int, pixels: np.ndarray,
+                     layout: tuple[np.ndarray, str] | None = None) -> None:
+        """Encode, write atomically (a conditional run: the label map first), then append and fsync the index line."""
         name = self.target.name(index)
-        ok, encoded = cv2.imencode(f".{self.target.fmt}", pixels, FORMATS[self.target.fmt])
-        if not ok:
-            raise OutputFolderError(f"{self.target.folder / name}: OpenCV could not encode the image")
-        data = encoded.tobytes()
         path = self.target.folder / name
+        entry: dict[str, Any] = {"file": name, "index": index, "seed": seed}
         try:
+            if layout is not None and self.target.labels is not None:
+                label = _encode(self.target.labels / self.target.label_name(index), layout[0], "png")
+                write_atomic(self.target.labels / self.target.label_name(index), label)
+                entry |= {"label_sha256": sha256_bytes(label), "layout": layout[1]}
+            data = _encode(path, pixels, self.target.fmt)
             write_atomic(path, data)
             with self._index_lock:
-                entry = {"file": name, "index": index, "seed": seed, "sha256": sha256_bytes(data)}
+                entry["sha256"] = sha256_bytes(data)
                 append_line(self.target.index, json.dumps(entry, sort_keys=True))
         except OSError as err:
             raise OutputFolderError(
@@ -235,17 +265,17 @@ class OutputFolder:
 
     def fill(
         self, bundle: Bundle, *, n: int, seed: int, batch_size: int = 64, bands_dir: Path | None = None,
-        progress: bool = True, workers: int | None = None,
+        progress: bool = True, workers: int | None = None, layouts: LayoutFn | None = None,
     ) -> GenerateReport:
-        """Make the folder hold exactly images 0..n-1 of ``seed``, writing only what is missing."""
+        """Make the folder hold exactly images 0..n-1 of ``seed``, writing only what is missing; a conditional
+        bundle draws image k from ``layouts(k)`` and its label map is written beside it."""
         from tqdm.auto import tqdm
 
         if bundle.channels not in (1, 3):
             raise ValueError(f"{bundle.path}: image files need 1 or 3 channels, the bundle has {bundle.channels}")
-        if bundle.classes is not None:
-            raise ValueError(f"{bundle.path}: a layout-conditional bundle ({bundle.classes.num_classes} classes) draws "
-                             "images from label maps, which this writer does not take yet; use "
-                             "bundle.generate(layouts, seed=...)")
+        _check_conditional(bundle, layouts, self.target)
+        if self.target.labels is not None:
+            self.target.labels.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
         workers = workers or min(4, os.cpu_count() or 1)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="freqaug-write") as pool:
@@ -254,25 +284,29 @@ class OutputFolder:
                        disable=not progress)
             try:
                 written = self._write_missing(bundle, pool, bar, _blocks(n, batch_size, valid), seed, batch_size,
-                                              bands_dir, window=2 * workers * max(batch_size, 1))
+                                              bands_dir, window=2 * workers * max(batch_size, 1), layouts=layouts)
             finally:
                 bar.close()
         return GenerateReport(self.target.folder, len(valid) + written, len(valid), written, time.perf_counter() - start)
 
     def _write_missing(
         self, bundle: Bundle, pool: ThreadPoolExecutor, bar, blocks: Iterable[tuple[int, int, list[int]]],
-        seed: int, batch_size: int, bands_dir: Path | None, window: int,
+        seed: int, batch_size: int, bands_dir: Path | None, window: int, layouts: LayoutFn | None = None,
     ) -> int:
         """Generate each block and queue its missing files; at most ``window`` files in flight."""
         pending: deque[Future] = deque()
         written = 0
         try:
             for first, count, missing in blocks:
-                pixels = to_uint8(bundle.generate(count, seed=seed, start=first, batch_size=batch_size))
+                maps = None if layouts is None else [layouts(i) for i in range(first, first + count)]
+                what: Any = count if maps is None else torch.from_numpy(np.stack([m for m, _ in maps]))
+                pixels = to_uint8(bundle.generate(what, seed=seed, start=first, batch_size=batch_size))
                 for index in missing:
-                    pending.append(pool.submit(self._write_image, index, seed, pixels[index - first]))
+                    layout = None if maps is None else maps[index - first]
+                    pending.append(pool.submit(self._write_image, index, seed, pixels[index - first], layout))
                 if bands_dir is not None:
-                    _save_bands(bundle, seed, first, bands_dir / f"{self.target.prefix}{first:06d}.png")
+                    _save_bands(bundle, seed, first, bands_dir / f"{self.target.prefix}{first:06d}.png",
+                                None if maps is None else what[:1])
                 while len(pending) > window:
                     pending.popleft().result()
                     written += 1
@@ -310,14 +344,55 @@ def _blocks(n: int, batch_size: int, valid: dict[int, Any]) -> list[tuple[int, i
     return blocks
 
 
-def _save_bands(bundle: Bundle, seed: int, index: int, path: Path) -> None:
-    """A band grid (freqaug.viz) of image ``index``: the image, its generated bands and their histograms."""
+def _save_bands(bundle: Bundle, seed: int, index: int, path: Path, layout: torch.Tensor | None = None) -> None:
+    """A band grid (freqaug.viz) of image ``index`` (drawn from ``layout`` (1, H, W) for a conditional bundle):
+    the image, its generated bands and their histograms."""
     from freqaug.viz import save_band_grid
 
     z = bundle.z_for(seed, [index])
-    bands = {name: band[0] for name, band in bundle.bands_from_z(z).items()}
-    save_band_grid(bundle.images_from_z(z)[0], bands, bundle.spec, path,
+    extra = () if layout is None else (layout.to(bundle.device),)
+    bands = {name: band[0] for name, band in bundle.bands_from_z(z, *extra).items()}
+    save_band_grid(bundle.images_from_z(z, *extra)[0], bands, bundle.spec, path,
                    title=f"{path.stem}: generated bands ({bundle.spec.describe()})")
+
+
+def _encode(path: Path, pixels: np.ndarray, fmt: str) -> bytes:
+    """``pixels`` encoded as a ``fmt`` file's bytes (for ``path``, named in the error)."""
+    ok, encoded = cv2.imencode(f".{fmt}", pixels, FORMATS[fmt])
+    if not ok:
+        raise OutputFolderError(f"{path}: OpenCV could not encode the image")
+    return encoded.tobytes()
+
+
+def _check_conditional(bundle: Bundle, layouts: LayoutFn | None, target: Target) -> None:
+    """A conditional bundle gets layouts and a label folder, an unconditional one neither."""
+    if bundle.classes is None:
+        if layouts is not None or target.labels is not None:
+            raise ValueError(f"{bundle.path}: the bundle is unconditional (manifest 'classes' is null) and takes no "
+                             "layouts; leave the label maps out")
+        return
+    if layouts is None or target.labels is None:
+        raise ValueError(
+            f"{bundle.path}: a layout-conditional bundle ({bundle.classes.num_classes} classes) draws images from "
+            "label maps; give a folder of label PNGs (freqaug generate --layouts DIR) or use "
+            "bundle.generate(layouts, seed=...)"
+        )
+
+
+def read_layouts(paths: Sequence[Path], bundle: Bundle, workers: int | None = None) -> list[np.ndarray]:
+    """Label maps (uint8 (H, W) ids) of ``paths``, each checked against the conditional bundle (its size, class
+    ids or ignore id); an error names the file."""
+    from freqaug.data import read_label
+
+    def read(path: Path) -> np.ndarray:
+        label = read_label(path)
+        bundle.model.check_labels(torch.from_numpy(label)[None], str(path))
+        return label
+
+    if not paths:
+        raise ValueError("layouts: no label files; expected PNG label maps (one class id per pixel)")
+    with ThreadPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 1)) as pool:
+        return list(pool.map(read, paths))
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -338,12 +413,37 @@ def bundle_identity(bundle: Bundle, seed: int, fmt: str) -> dict[str, Any]:
 
 def generate_to_folder(
     bundle: Bundle, out: str | os.PathLike[str], *, n: int, seed: int = 0, batch_size: int = 64, fmt: str = "png",
-    with_bands: bool = False, progress: bool = True,
+    with_bands: bool = False, progress: bool = True, layouts: str | os.PathLike[str] | None = None,
 ) -> GenerateReport:
     """``freqaug generate``: images 0..n-1 of ``seed`` as ``out/{k:06d}.{fmt}``, ``out/index.jsonl``,
-    ``out/generate.json`` (and band grids in ``out/bands/``); resumes an interrupted run."""
+    ``out/generate.json`` (and band grids in ``out/bands/``); resumes an interrupted run. A conditional
+    bundle takes ``layouts``, a folder of label PNGs: image k is drawn from file k % count (sorted by
+    name), and the label map is written as ``out/labels/{k:06d}.png``."""
     out = Path(out)
-    target = Target(out, out / "index.jsonl", out / "generate.json", "", fmt)
-    with OutputFolder(target, bundle_identity(bundle, seed, fmt)) as folder:
+    identity = bundle_identity(bundle, seed, fmt)
+    layout_fn, labels = None, None
+    if layouts is not None and bundle.classes is not None:
+        layout_fn, identity["layouts"] = _folder_layouts(Path(layouts), bundle)
+        labels = out / "labels"
+    elif layouts is not None:
+        raise ValueError(f"--layouts: the bundle {bundle.path} is unconditional (manifest 'classes' is null) and "
+                         "draws no scenes from label maps; leave --layouts out")
+    target = Target(out, out / "index.jsonl", out / "generate.json", "", fmt, labels)
+    with OutputFolder(target, identity) as folder:
         return folder.fill(bundle, n=n, seed=seed, batch_size=batch_size,
-                           bands_dir=out / "bands" if with_bands else None, progress=progress)
+                           bands_dir=out / "bands" if with_bands else None, progress=progress, layouts=layout_fn)
+
+
+def _folder_layouts(folder: Path, bundle: Bundle) -> tuple[LayoutFn, dict[str, Any]]:
+    """(image k -> label file k % count of ``folder``, the folder's identity: count and sha256 of names and bytes)."""
+    from freqaug.data import IMAGE_EXTENSIONS
+
+    if not folder.is_dir():
+        raise ValueError(f"--layouts {folder}: not a folder; expected a folder of label PNGs (class id per pixel)")
+    paths = sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS),
+                   key=lambda p: p.name)
+    if not paths:
+        raise ValueError(f"--layouts {folder}: no label files; expected PNG label maps (one class id per pixel)")
+    maps = read_layouts(paths, bundle)
+    digest = sha256_bytes(b"".join(p.name.encode() + b"\0" + m.tobytes() for p, m in zip(paths, maps)))
+    return (lambda k: (maps[k % len(maps)], paths[k % len(maps)].name)), {"count": len(maps), "sha256": digest}
