@@ -1,5 +1,8 @@
 """FreqAug for albumentations 2.x: an ImageOnlyTransform, so masks, boxes and keypoints pass through.
 
+A layout-conditional bundle reads the sample's ``mask`` (``get_params_dependent_on_data``) and draws
+the scene from it, so ``replace`` is available: the pair (generated image, the same mask) is valid.
+
 Importing this module imports albumentations (with its network update check off);
 ``freqaug.augment`` does not.
 """
@@ -26,7 +29,8 @@ _SEED_LIMIT = 2**63
 
 
 class FreqAug(A.ImageOnlyTransform):
-    """The freqaug augmentation (mode ``bands`` or ``blend``) as an albumentations transform.
+    """The freqaug augmentation (mode ``bands`` or ``blend``; also ``replace`` with a layout-conditional
+    bundle, which needs the sample's ``mask``) as an albumentations transform.
 
     (H, W, C) uint8 or float32 (in [0, 1]) images in, same dtype and shape out. ``p`` is
     albumentations' (drawn by the transform's own RNG); the per-call parameters come from a torch
@@ -47,10 +51,10 @@ class FreqAug(A.ImageOnlyTransform):
         p: float = 0.5,
     ) -> None:
         super().__init__(p=p)
-        refuse_replace(mode, "albumentations")
         config = AugmentConfig(os.fspath(bundle_path), mode=mode, p=1.0, strength=strength, bands=bands,
                                weight=weight, device=device)
         self._augmenter = FreqAugmenter(config)
+        refuse_replace(mode, "albumentations", conditional=self._augmenter.conditional)
         self.bundle_path, self.mode, self.device = config.bundle_path, config.mode, config.device
         self.strength, self.bands, self.weight = config.strength, config.bands, config.weight
         self._seeded_pid = os.getpid()
@@ -80,9 +84,25 @@ class FreqAug(A.ImageOnlyTransform):
     def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         """The call's freqaug parameters, drawn with a torch generator seeded from albumentations' RNG."""
         generator = torch.Generator().manual_seed(int(self.random_generator.integers(_SEED_LIMIT)))
-        return {"freq_params": self._augmenter.sample(1, generator=generator)}
+        out = {"freq_params": self._augmenter.sample(1, generator=generator)}
+        if self._augmenter.conditional:
+            out["freq_layout"] = _layout_from(data)
+        return out
 
-    def apply(self, img: np.ndarray, freq_params: dict[str, torch.Tensor], **params: Any) -> np.ndarray:
-        """The augmented image, same dtype and shape."""
-        out, _ = self._augmenter.augment(numpy_to_batch(img), freq_params)
+    def apply(self, img: np.ndarray, freq_params: dict[str, torch.Tensor], freq_layout: torch.Tensor | None = None,
+              **params: Any) -> np.ndarray:
+        """The augmented image, same dtype and shape (drawn from ``freq_layout`` for a conditional bundle)."""
+        out, _ = self._augmenter.augment(numpy_to_batch(img), freq_params, layout=freq_layout)
         return numpy_from_batch(out, img.dtype)
+
+
+def _layout_from(data: dict[str, Any]) -> torch.Tensor:
+    """The sample's ``mask`` (H, W) or (H, W, 1) as a (1, H, W) tensor of class ids, else an error naming it."""
+    mask = data.get("mask")
+    if mask is None:
+        raise ValueError(f"mask: this FreqAug's bundle is layout-conditional and draws the scene from the sample's "
+                         f"mask; call the pipeline with mask=... (got keys {sorted(data)})")
+    if not isinstance(mask, np.ndarray) or not (mask.ndim == 2 or (mask.ndim == 3 and mask.shape[2] == 1)):
+        got = f"shape {mask.shape}" if isinstance(mask, np.ndarray) else type(mask).__name__
+        raise ValueError(f"mask: expected an (H, W) or (H, W, 1) array of class ids, got {got}")
+    return torch.from_numpy(np.ascontiguousarray(mask.reshape(mask.shape[:2])))[None]

@@ -1,5 +1,8 @@
 """FreqAug for torchvision.transforms.v2: images are augmented; masks, boxes and keypoints pass through.
 
+A layout-conditional bundle draws the scene from the sample's ``tv_tensors.Mask`` (which passes
+through unchanged), so ``replace`` is available: the pair (generated image, the same mask) is valid.
+
 Importing this module imports torchvision's v2 transforms; ``freqaug.augment`` does not.
 """
 from __future__ import annotations
@@ -30,7 +33,8 @@ def _batch_size(inpt: Any) -> int:
 
 
 class FreqAug(v2.Transform):
-    """The freqaug augmentation (mode ``bands`` or ``blend``) as a torchvision v2 transform.
+    """The freqaug augmentation (mode ``bands`` or ``blend``; also ``replace`` with a layout-conditional
+    bundle, which needs a ``tv_tensors.Mask`` in the sample) as a torchvision v2 transform.
 
     Transforms ``tv_tensors.Image``, plain tensors (uint8, or float in [0, 1]; (C, H, W) or
     (..., C, H, W), each image its own sample) and RGB PIL images, returning the same type and
@@ -54,10 +58,10 @@ class FreqAug(v2.Transform):
         seed: int | None = None,
     ) -> None:
         super().__init__()
-        refuse_replace(mode, "torchvision")
         config = AugmentConfig(bundle_path, mode=mode, p=p, strength=strength, bands=bands, weight=weight,
                                device=device, seed=seed)
         self.augmenter = FreqAugmenter(config)
+        refuse_replace(mode, "torchvision", conditional=self.augmenter.conditional)
 
     @property
     def config(self) -> AugmentConfig:
@@ -66,20 +70,28 @@ class FreqAug(v2.Transform):
 
     def forward(self, *inputs: Any) -> Any:
         """The sample transformed; raises first if its images, masks, boxes or keypoints differ in size."""
-        _check_sizes(tree_flatten(inputs if len(inputs) > 1 else inputs[0])[0])
-        return super().forward(*inputs)
+        flat = tree_flatten(inputs if len(inputs) > 1 else inputs[0])[0]
+        _check_sizes(flat)
+        self._sample = flat  # make_params sees only the inputs it transforms; a conditional bundle needs the Mask
+        try:
+            return super().forward(*inputs)
+        finally:
+            self._sample = []
 
     def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
-        """One set of per-image parameters, sized by the first image input."""
+        """One set of per-image parameters, sized by the first image input (and, for a conditional bundle,
+        the sample's ``Mask`` as the layouts)."""
         if not flat_inputs:
             return {}
-        return {"freq": self.augmenter.sample(_batch_size(flat_inputs[0]))}
+        batch = _batch_size(flat_inputs[0])
+        layout = _layout_from(getattr(self, "_sample", []), batch) if self.augmenter.conditional else None
+        return {"freq": self.augmenter.sample(batch), "layout": layout}
 
     def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
         """``inpt`` augmented by the kernel of its type (see the table ``_KERNELS``)."""
         for kind, kernel in _KERNELS:
             if isinstance(inpt, kind):
-                return kernel(self.augmenter, inpt, params["freq"])
+                return kernel(self.augmenter, inpt, params["freq"], params.get("layout"))
         raise TypeError(f"inpt: FreqAug cannot transform a {type(inpt).__name__}")
 
     def extra_repr(self) -> str:
@@ -97,23 +109,40 @@ def _check_sizes(flat_inputs: list[Any]) -> None:
         raise ValueError(f"sample: expected the image and its masks / boxes / keypoints to share one size (H, W), got {got}")
 
 
-def _augment_tensor(augmenter: FreqAugmenter, images: Tensor, params: dict[str, Tensor]) -> Tensor:
+def _layout_from(flat_inputs: list[Any], batch: int) -> Tensor:
+    """The sample's one ``Mask`` as (batch, H, W) class ids, else an error naming what the sample holds."""
+    masks = [x for x in flat_inputs if isinstance(x, tv_tensors.Mask)]
+    if len(masks) != 1:
+        kinds = ", ".join(type(x).__name__ for x in flat_inputs)
+        raise ValueError(f"sample: this FreqAug's bundle is layout-conditional and draws the scene from the sample's "
+                         f"tv_tensors.Mask; expected exactly one Mask, got {len(masks)} (sample: {kinds})")
+    mask = masks[0].as_subclass(Tensor)
+    if mask.ndim < 2 or mask[..., 0, 0].numel() != batch:
+        raise ValueError(f"mask: expected one (H, W) map per image ({batch}: (H, W), (1, H, W) or (..., H, W)), got "
+                         f"shape {tuple(mask.shape)}")
+    return mask.reshape(batch, *mask.shape[-2:])
+
+
+def _augment_tensor(augmenter: FreqAugmenter, images: Tensor, params: dict[str, Tensor],
+                    layout: Tensor | None = None) -> Tensor:
     """A (C, H, W) or (..., C, H, W) uint8 / float tensor, augmented, same shape and dtype."""
     if images.ndim < 3:
         raise ValueError(f"image: expected a (C, H, W) or (..., C, H, W) tensor, got shape {tuple(images.shape)}")
     batch = images.reshape(-1, *images.shape[-3:])
-    out, _ = augmenter.augment(to_unit_float(batch, "image"), params)
+    out, _ = augmenter.augment(to_unit_float(batch, "image"), params, layout=layout)
     return from_unit_float(out, images.dtype).reshape(images.shape)
 
 
-def _augment_image(augmenter: FreqAugmenter, image: tv_tensors.Image, params: dict[str, Tensor]) -> tv_tensors.Image:
+def _augment_image(augmenter: FreqAugmenter, image: tv_tensors.Image, params: dict[str, Tensor],
+                   layout: Tensor | None = None) -> tv_tensors.Image:
     """A ``tv_tensors.Image``, augmented, still an Image."""
-    return tv_tensors.wrap(_augment_tensor(augmenter, image.as_subclass(Tensor), params), like=image)
+    return tv_tensors.wrap(_augment_tensor(augmenter, image.as_subclass(Tensor), params, layout), like=image)
 
 
-def _augment_pil(augmenter: FreqAugmenter, image: PIL.Image.Image, params: dict[str, Tensor]) -> PIL.Image.Image:
+def _augment_pil(augmenter: FreqAugmenter, image: PIL.Image.Image, params: dict[str, Tensor],
+                 layout: Tensor | None = None) -> PIL.Image.Image:
     """A PIL image (RGB for an RGB bundle), augmented, same mode."""
-    out = _augment_tensor(augmenter, TF.pil_to_tensor(image), params)
+    out = _augment_tensor(augmenter, TF.pil_to_tensor(image), params, layout)
     return TF.to_pil_image(out, mode=image.mode)
 
 

@@ -138,3 +138,66 @@ def test_synthetic_mix_refuses_what_a_conditional_bundle_cannot_use(cond_bundle_
     wrong = SyntheticMix(TensorDataset(images, torch.full((2, 32, 48), 200)), cond_bundle_path, 1.0)
     with pytest.raises(ValueError, match=r"synthetic sample 0: mask: ids \[200\] are not classes"):
         wrong[2]
+
+
+# ---- albumentations and torchvision: replace with the sample's own mask -------------------------------
+
+def expected_replace(path, image_uint8, mask, z):
+    """uint8 (3, H, W): the scene drawn from ``mask`` for ``z``, at the image's size."""
+    real = image_uint8[None].float() / 255
+    return (replace_images(real, generated_from(path, z, mask[None]))[0] * 255).round().to(torch.uint8)
+
+
+def test_albumentations_replace_draws_from_the_samples_mask(cond_bundle_path, bundle_path, scenes):
+    import albumentations as A
+
+    from freqaug.augment.albu import FreqAug
+
+    images, masks = scenes
+    image = (images[0] * 255).round().to(torch.uint8)
+    mask = masks[0].to(torch.uint8)
+    transform = FreqAug(cond_bundle_path, mode="replace", p=1.0)
+    pipeline = A.Compose([transform], seed=0)
+    out = pipeline(image=image.permute(1, 2, 0).numpy(), mask=mask.numpy())
+    assert (out["mask"] == mask.numpy()).all()  # the mask passes through and stays the image's label map
+    z = transform.params["freq_params"]["z"]
+    got = torch.from_numpy(out["image"]).permute(2, 0, 1)
+    assert (got.int() - expected_replace(cond_bundle_path, image, mask, z).int()).abs().max() <= 1
+    flipped = A.Compose([A.HorizontalFlip(p=1.0), FreqAug(cond_bundle_path, mode="bands", p=1.0)], seed=0)
+    assert flipped(image=image.permute(1, 2, 0).numpy(), mask=mask.numpy())["image"].shape == (32, 48, 3)
+    assert isinstance(A.from_dict(A.to_dict(pipeline)).transforms[0], FreqAug)
+    with pytest.raises(ValueError, match=r"mask: this FreqAug's bundle is layout-conditional .* \(got keys \['image'\]"):
+        pipeline(image=image.permute(1, 2, 0).numpy())
+    with pytest.raises(ValueError, match=r"layout: ids \[200\] are not classes of the bundle"):
+        pipeline(image=image.permute(1, 2, 0).numpy(), mask=mask.numpy() * 0 + 200)
+    with pytest.raises(ValueError, match="replace.*albumentations.*SyntheticMix.*FreqAugBatch"):
+        FreqAug(bundle_path, mode="replace")  # unconditional: refused as before
+
+
+def test_torchvision_replace_draws_from_the_samples_mask(cond_bundle_path, bundle_path, scenes):
+    from torchvision import tv_tensors
+    from torchvision.transforms import v2
+
+    from freqaug.augment.tv import FreqAug
+
+    images, masks = scenes
+    uint8 = (images * 255).round().to(torch.uint8)
+    transform = FreqAug(cond_bundle_path, mode="replace", p=1.0, seed=0)
+    generator_state = transform.augmenter.generator().get_state()
+    sample = {"image": tv_tensors.Image(uint8[1]), "mask": tv_tensors.Mask(masks[1])}
+    out = v2.Compose([transform])(sample)
+    assert type(out["image"]) is tv_tensors.Image and type(out["mask"]) is tv_tensors.Mask
+    assert torch.equal(out["mask"].as_subclass(torch.Tensor), masks[1])
+    z = transform.augmenter.sample(1, generator=torch.Generator().set_state(generator_state))["z"]
+    expected = expected_replace(cond_bundle_path, uint8[1], masks[1], z)
+    assert (out["image"].as_subclass(torch.Tensor).int() - expected.int()).abs().max() <= 1
+    batch = transform({"image": uint8[:2], "mask": tv_tensors.Mask(masks[:2])})  # (N, C, H, W) with (N, H, W) masks
+    assert batch["image"].shape == (2, 3, 32, 48)
+    with pytest.raises(ValueError, match="layout-conditional .* expected exactly one Mask, got 0"):
+        transform({"image": tv_tensors.Image(uint8[1])})
+    with pytest.raises(ValueError, match="expected exactly one Mask, got 2"):
+        transform({"image": tv_tensors.Image(uint8[1]), "a": tv_tensors.Mask(masks[1]), "b": tv_tensors.Mask(masks[1])})
+    with pytest.raises(ValueError, match=r"mask: expected one \(H, W\) map per image \(2"):
+        transform({"image": uint8[:2], "mask": tv_tensors.Mask(masks[1])})
+    with pytest.raises(ValueError, match="replace.*torchvision.*SyntheticMix"):
+        FreqAug(bundle_path, mode="replace")
