@@ -140,7 +140,7 @@ def train_run(
         load_checkpoint(trainer, checkpoint)
         print(f"resumed from {checkpoint} at {meta['step']}")
     fixed_z = trainer.model.sample_z(8, generator=torch.Generator(trainer.device).manual_seed(12345))
-    if trainer.labels is not None:  # the first training layouts, each drawn with one of the fixed z
+    if trainer.labels is not None:  # each drawn with one of the fixed z
         fixed_z = fixed_z[: len(trainer.labels)]
 
     def after_step(record: dict) -> bool:
@@ -176,7 +176,9 @@ def _any_rank(flag: bool, device) -> bool:
 
 @torch.no_grad()
 def _samples(trainer: Trainer, z: Tensor, path: Path, save) -> None:
-    labels = None if trainer.labels is None else trainer.labels[: len(z)]
+    # training pairs spread over the set (neighbouring video frames look alike)
+    index = torch.linspace(0, len(trainer.images) - 1, len(z)).round().long().to(trainer.device)
+    labels = None if trainer.labels is None else trainer.labels[index]
     if trainer.single:
         from torchvision.utils import save_image
 
@@ -190,7 +192,7 @@ def _samples(trainer: Trainer, z: Tensor, path: Path, save) -> None:
     output = trainer.ema(z, labels)
     save(output, trainer.ema.config.spec, path)
     if labels is not None:
-        save_layout_grid(labels, output.image, trainer.images[: len(z)], trainer.ema.config.layout.classes,
+        save_layout_grid(labels, output.image, trainer.images[index], trainer.ema.config.layout.classes,
                          path.with_name(f"{path.stem}_layouts.png"))
 
 
