@@ -12,7 +12,9 @@ build their arms here with :func:`make_arm`:
 | ``standard`` | horizontal flip, scale/crop jitter, colour jitter (:class:`StandardAugment`) | same geometry (nearest) |
 | ``fda`` | standard + albumentations ``A.FDA`` with training images as references | same as standard |
 | ``bands`` / ``blend`` | standard + freqaug (:class:`~freqaug.augment.pooled.PooledFreqAug`) | same as standard |
-| ``replace`` | refused (:class:`ArmNotAvailable`): needs a layout-conditional bundle | - |
+| ``replace25`` / ``replace50`` | standard + labelled synthetic pairs of a layout-conditional bundle at 0.25 / 0.5 | the pairs' own |
+|  | per real sample (:class:`~freqaug.augment.pooled.PooledSyntheticPairs`); refused (:class:`ArmNotAvailable`) |  |
+|  | for an unconditional bundle |  |
 """
 from __future__ import annotations
 
@@ -25,11 +27,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from freqaug.augment.pooled import PooledFreqAug
+from freqaug.augment.core import load_cached
+from freqaug.augment.pooled import PooledFreqAug, PooledSyntheticPairs
 
 __all__ = [
     "ARMS",
     "FDA_BETA_LIMIT",
+    "REPLACE_RATIOS",
     "UNAVAILABLE",
     "ArmNotAvailable",
     "Augment",
@@ -39,6 +43,7 @@ __all__ = [
     "StandardConfig",
     "make_arm",
     "needs_bundle",
+    "unavailable",
     "standard_params",
     "standard_transform",
 ]
@@ -46,14 +51,17 @@ __all__ = [
 Augment = Callable[[Tensor, Tensor, torch.Generator], tuple[Tensor, Tensor]]
 """``(images (B, 3, H, W) in [0, 1], labels (B, H, W), generator) -> (images, labels)``."""
 
-ARMS: tuple[str, ...] = ("none", "standard", "fda", "bands", "blend", "replace")
+REPLACE_RATIOS: dict[str, float] = {"replace25": 0.25, "replace50": 0.5}
+"""The replace arms: synthetic labelled pairs per real sample."""
+ARMS: tuple[str, ...] = ("none", "standard", "fda", "bands", "blend", *REPLACE_RATIOS)
 _FREQAUG_ARMS = ("bands", "blend")
 UNAVAILABLE: dict[str, str] = {
-    "replace": "arm 'replace' (standard + SyntheticMix replace) needs a layout-conditional bundle, whose generated "
-    "scenes come with their label maps (issue 7, not built yet); the current bundles are unconditional, so "
-    "replaced samples would carry no labels and add nothing to supervised training",
+    arm: f"arm {arm!r} (standard + SyntheticMix replace) needs a layout-conditional bundle, whose generated "
+    "scenes come with their label maps (issue 7: freqaug train --conditional); an unconditional bundle's replaced "
+    "samples would carry no labels and add nothing to supervised training"
+    for arm in REPLACE_RATIOS
 }
-"""Arms that cannot run yet, with the reason :func:`make_arm` raises."""
+"""Arms that cannot run with an unconditional bundle, with the reason :func:`make_arm` raises."""
 FDA_BETA_LIMIT: tuple[float, float] = (0.0, 0.1)
 """A.FDA's default range of its low-frequency window (a fraction of the image size)."""
 _GREY = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma weights
@@ -209,22 +217,40 @@ class Chain:
 
 def needs_bundle(arm: str) -> bool:
     """Whether arm ``arm`` reads a bundle."""
-    return arm in _FREQAUG_ARMS
+    return arm in _FREQAUG_ARMS or arm in REPLACE_RATIOS
+
+
+def unavailable(arm: str, bundle_path: str | os.PathLike[str] | None) -> str | None:
+    """Why arm ``arm`` cannot run with the bundle at ``bundle_path`` (a replace arm and an unconditional or no
+    bundle), else None."""
+    if arm not in UNAVAILABLE:
+        return None
+    if bundle_path is not None and load_cached(bundle_path, "cpu").classes is not None:
+        return None
+    return UNAVAILABLE[arm]
 
 
 def make_arm(
     arm: str, *, train_images: Tensor | None = None, bundle_path: str | os.PathLike[str] | None = None,
-    seed: int = 0, p: float = 0.5, pool_size: int = 256,
+    seed: int = 0, p: float = 0.5, pool_size: int = 256, train_labels: Tensor | None = None,
 ) -> Augment | None:
     """The arm named ``arm`` (see the module table); ``none`` is None.
 
     ``train_images``: FDA's references; ``bundle_path``, ``seed`` (the pool's), ``pool_size``: the
-    freqaug arms'; ``p``: chance per sample of FDA / freqaug (the standard pipeline always runs).
+    freqaug arms'; ``p``: chance per sample of FDA / freqaug (the standard pipeline always runs);
+    ``train_labels``: the label maps the replace arms' synthetic pairs are drawn from.
     """
     if arm not in ARMS:
         raise ValueError(f"arm: expected one of {', '.join(ARMS)}, got {arm!r}")
-    if arm in UNAVAILABLE:
-        raise ArmNotAvailable(UNAVAILABLE[arm])
+    reason = unavailable(arm, bundle_path)
+    if reason is not None:
+        raise ArmNotAvailable(reason)
+    if arm in REPLACE_RATIOS:
+        if train_labels is None:
+            raise ValueError(f"train_labels: the {arm!r} arm draws its synthetic pairs from the training label maps")
+        pairs = PooledSyntheticPairs(bundle_path, train_labels, ratio=REPLACE_RATIOS[arm],  # type: ignore[arg-type]
+                                     pool_size=pool_size, seed=seed)
+        return Chain(pairs, StandardAugment())  # the standard pipeline runs on real and synthetic pairs alike
     if arm == "none":
         return None
     standard = StandardAugment()

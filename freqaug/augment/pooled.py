@@ -7,6 +7,7 @@ random choice of a call comes from the ``generator`` passed in (whether a sample
 strength, which pool image it gets), and the pool from ``seed``, so a run is reproducible by seed,
 unlike :class:`~freqaug.augment.SyntheticBank`, whose refresh thread makes draws depend on timing.
 The pool is built with the bank's generation step and mixed with :class:`FreqAugmenter`'s kernels.
+:class:`PooledSyntheticPairs` does the same for a layout-conditional bundle's labelled pairs.
 """
 from __future__ import annotations
 
@@ -18,10 +19,12 @@ import torch
 from torch import Tensor
 
 from freqaug.augment.bank import _generate
-from freqaug.augment.core import FreqAugmenter, mix_seeds
+from freqaug.augment.core import FreqAugmenter, bundle_layouts, load_cached, mix_seeds
+from freqaug.augment.functional import resize_images
+from freqaug.augment.labelmaps import LabelAugConfig, check_label_maps, edit_labels
 from freqaug.augment.params import AugmentConfig, sample_params
 
-__all__ = ["PooledFreqAug"]
+__all__ = ["PooledFreqAug", "PooledSyntheticPairs"]
 
 
 class PooledFreqAug:
@@ -95,3 +98,81 @@ class PooledFreqAug:
     def __call__(self, images: Tensor, labels: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
         """(augmented images, the same labels): parameters drawn from ``generator``."""
         return self.apply(images, self.sample(images.shape[0], generator)), labels
+
+
+class PooledSyntheticPairs:
+    """Labelled synthetic pairs from a layout-conditional bundle, mixed into batches: each sample is
+    swapped, with probability ``ratio / (1 + ratio)``, for a pool pair (generated image, its label map),
+    so a batch holds on average what a :class:`~freqaug.augment.SyntheticMix` of ``ratio`` synthetic
+    samples per real one holds.
+
+    The pool (``pool_size`` pairs) is made once, at construction: label maps drawn from
+    ``train_labels`` (a permutation of ``seed``, cycled), edited by ``label_aug`` (flip, shift,
+    class-preserving copy-paste; None: as they are), and a scene generated from each with the
+    bundle's target vectors of ``seed``. Every choice of a call comes from the generator passed in.
+    """
+
+    def __init__(
+        self,
+        bundle_path: str | os.PathLike[str],
+        train_labels: Tensor,
+        *,
+        ratio: float = 0.25,
+        pool_size: int = 256,
+        seed: int = 0,
+        label_aug: LabelAugConfig | None = LabelAugConfig(),
+        batch_size: int = 16,
+    ) -> None:
+        if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 <= ratio < float("inf"):
+            raise ValueError(f"ratio: expected a number >= 0 (synthetic pairs per real sample), got {ratio!r}")
+        for value, name in ((pool_size, "pool_size"), (batch_size, "batch_size")):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
+        check_label_maps(train_labels, "train_labels")
+        self.bundle_path, self.ratio, self.seed, self.label_aug = os.fspath(bundle_path), float(ratio), seed, label_aug
+        self.p = self.ratio / (1 + self.ratio)
+        start = time.perf_counter()
+        bundle = load_cached(self.bundle_path, "cpu")
+        if bundle.classes is None:
+            raise ValueError(f"bundle_path: {self.bundle_path} is unconditional (manifest 'classes' is null); labelled "
+                             "synthetic pairs need a layout-conditional bundle (freqaug train --conditional)")
+        self.labels = self._pool_labels(train_labels.cpu(), pool_size)
+        size = tuple(self.labels.shape[-2:])
+        layouts = bundle_layouts(bundle, self.labels, size, name="train_labels")
+        z = bundle.z_for(mix_seeds(seed, 3), range(pool_size))
+        self.images: Tensor = torch.cat([
+            resize_images(bundle.images_from_z(z[i: i + batch_size], layouts[i: i + batch_size]), size).cpu()
+            for i in range(0, pool_size, batch_size)
+        ])
+        self.pool_seconds = time.perf_counter() - start
+
+    def _pool_labels(self, train_labels: Tensor, pool_size: int) -> Tensor:
+        """``pool_size`` training label maps (a seeded permutation, cycled), edited by ``label_aug``."""
+        generator = torch.Generator().manual_seed(mix_seeds(self.seed, 4))
+        order = torch.randperm(len(train_labels), generator=generator).repeat(-(-pool_size // len(train_labels)))
+        labels = train_labels[order[:pool_size]]
+        if self.label_aug is None:
+            return labels.clone()
+        donors = train_labels[torch.randint(len(train_labels), (pool_size,), generator=generator)]
+        return edit_labels(labels, donors, self.label_aug, generator)
+
+    def __repr__(self) -> str:
+        return (f"PooledSyntheticPairs({self.bundle_path!r}, ratio={self.ratio}, pool_size={len(self.images)}, "
+                f"seed={self.seed})")
+
+    def __call__(self, images: Tensor, labels: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        """(images, labels) with the drawn samples swapped for pool pairs (images cast to the batch's dtype)."""
+        check_label_maps(labels)
+        if tuple(images.shape[-2:]) != tuple(self.images.shape[-2:]) or labels.shape[-2:] != images.shape[-2:]:
+            raise ValueError(f"images: expected (B, 3, {self.images.shape[-2]}, {self.images.shape[-1]}) like the "
+                             f"training labels of the pool, got {tuple(images.shape)} with labels {tuple(labels.shape)}")
+        batch = images.shape[0]
+        swap = torch.rand(batch, generator=generator, device=generator.device) < self.p
+        pick = torch.randint(len(self.images), (batch,), generator=generator, device=generator.device)
+        index = swap.to(images.device).nonzero().flatten()
+        if index.numel() == 0:
+            return images, labels
+        chosen = pick.cpu()[index.cpu()]
+        images = images.index_copy(0, index, self.images[chosen].to(images.device, images.dtype))
+        labels = labels.index_copy(0, index, self.labels[chosen].to(labels.device, labels.dtype))
+        return images, labels

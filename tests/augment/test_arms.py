@@ -3,9 +3,10 @@ import pytest
 import torch
 
 from freqaug.augment.arms import (
-    ARMS, ArmNotAvailable, Chain, StandardAugment, StandardConfig, make_arm, needs_bundle, standard_params,
-    standard_transform,
+    ARMS, REPLACE_RATIOS, ArmNotAvailable, Chain, StandardAugment, StandardConfig, make_arm, needs_bundle,
+    standard_params, standard_transform, unavailable,
 )
+from freqaug.augment.pooled import PooledSyntheticPairs
 
 NO_COLOUR = StandardConfig(brightness=0, contrast=0, saturation=0)
 
@@ -63,7 +64,7 @@ def test_colour_jitter_changes_images_within_range(scenes):
 def arms(bundle_path, scenes):
     images = scenes[0]
     return {arm: make_arm(arm, train_images=images, bundle_path=bundle_path, seed=0, p=1.0, pool_size=4)
-            for arm in ARMS if arm not in ("none", "replace")}
+            for arm in ARMS if arm not in ("none", *REPLACE_RATIOS)}
 
 
 def test_every_arm_replays_from_the_same_seed_and_differs_across_seeds(arms, scenes):
@@ -90,9 +91,9 @@ def test_fda_and_freqaug_change_images_but_not_labels(arms, scenes, name):
 
 def test_arm_table_and_refusals(scenes):
     assert make_arm("none") is None and isinstance(make_arm("standard"), StandardAugment)
-    assert [a for a in ARMS if needs_bundle(a)] == ["bands", "blend"]
+    assert [a for a in ARMS if needs_bundle(a)] == ["bands", "blend", "replace25", "replace50"]
     with pytest.raises(ArmNotAvailable, match="layout-conditional bundle.*issue 7"):
-        make_arm("replace")
+        make_arm("replace25")
     with pytest.raises(ValueError, match="expected one of"):
         make_arm("mixup")
     with pytest.raises(ValueError, match="train_images"):
@@ -102,3 +103,42 @@ def test_arm_table_and_refusals(scenes):
     with pytest.raises(ValueError, match="StandardConfig.scale"):
         StandardConfig(scale=(0.5, 1.0))
     assert isinstance(make_arm("fda", train_images=scenes[0]), Chain)
+
+
+def test_replace_arms_need_a_conditional_bundle(bundle_path, cond_bundle_path, scenes):
+    images, labels = scenes
+    with pytest.raises(ArmNotAvailable, match="arm 'replace50' .*needs a layout-conditional bundle.*issue 7"):
+        make_arm("replace50", bundle_path=bundle_path, train_labels=labels)
+    assert unavailable("replace25", bundle_path) is not None and unavailable("replace25", cond_bundle_path) is None
+    assert unavailable("bands", None) is None
+    with pytest.raises(ValueError, match="train_labels: the 'replace25' arm"):
+        make_arm("replace25", bundle_path=cond_bundle_path)
+    arm = make_arm("replace50", bundle_path=cond_bundle_path, train_labels=labels, pool_size=4, seed=1)
+    pairs = arm.augments[0]
+    assert isinstance(pairs, PooledSyntheticPairs) and pairs.p == pytest.approx(1 / 3) and pairs.pool_seconds > 0
+    a, b = arm(images, labels, gen(5)), arm(images, labels, gen(5))
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+
+
+def test_synthetic_pairs_swap_image_and_label_together(cond_bundle_path, bundle_path, scenes):
+    images, labels = scenes
+    pairs = PooledSyntheticPairs(cond_bundle_path, labels, ratio=1.0, pool_size=6, seed=0)
+    assert pairs.images.shape == (6, 3, 32, 48) and pairs.labels.shape == (6, 32, 48)
+    real_ids = set(labels.unique().tolist())
+    assert set(pairs.labels.unique().tolist()) <= real_ids  # edited maps only move or copy ids
+    many_images, many_labels = images.repeat(8, 1, 1, 1), labels.repeat(8, 1, 1)
+    out, out_labels = pairs(many_images, many_labels, gen(0))
+    swapped = [i for i in range(32) if not torch.equal(out[i], many_images[i])]
+    assert 8 <= len(swapped) <= 24  # p = 1 / (1 + 1)
+    for i in range(32):
+        match = [k for k in range(6) if torch.equal(out[i], pairs.images[k])]
+        if i in swapped:  # a pool pair: its image with its own label map
+            assert match and any(torch.equal(out_labels[i], pairs.labels[k]) for k in match)
+        else:
+            assert torch.equal(out_labels[i], many_labels[i])
+    none = PooledSyntheticPairs(cond_bundle_path, labels, ratio=0.0, pool_size=2)
+    assert torch.equal(none(images, labels, gen(0))[0], images)
+    kept = PooledSyntheticPairs(cond_bundle_path, labels, pool_size=4, label_aug=None, seed=2)
+    assert all(any(torch.equal(m, real) for real in labels) for m in kept.labels)
+    with pytest.raises(ValueError, match="bundle_path: .* is unconditional"):
+        PooledSyntheticPairs(bundle_path, labels)
