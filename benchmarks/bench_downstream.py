@@ -1,6 +1,6 @@
 """Downstream value of augmentation: SegNet trained from scratch on CamVid 128x96 train, scored on val.
 
-    .venv/bin/python benchmarks/bench_downstream.py [--arms none standard fda bands blend replace]
+    .venv/bin/python benchmarks/bench_downstream.py [--arms none standard fda bands blend replace25 replace50]
         [--seeds 0 1 2] [--budgets 360 1080] [--bundle runs/camvid/bundle.safetensors]
         [--data ../shared/data/camvid/128x96 | --drawn] [--out benchmarks/results/downstream]
 
@@ -12,7 +12,10 @@ The seeds set the initial weights and the batch order, the same for every arm. A
 (``freqaug.augment.arms``): none; standard (flip, zoom/crop, colour jitter); standard + A.FDA with
 training images as references; standard + freqaug bands / blend (p = 0.5, from a pool of 256
 scenes generated once per run from the bundle; its generation counts in the run's wall-clock);
-replace is listed as not run (it needs a layout-conditional bundle).
+replace25 / replace50: a layout-conditional bundle's labelled synthetic pairs (scenes drawn from
+training label maps edited by flip / shift / copy-paste, a pool of --pool-size pairs) mixed in at
+0.25 / 0.5 per real sample, then the standard pipeline; with an unconditional bundle they are
+listed as not run.
 
 Resumable: each finished run is added to OUT/downstream.json (written atomically) and a rerun skips
 the runs recorded there, so the grid can be completed over several sessions; after every run the
@@ -25,6 +28,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
+import contextlib
+import fcntl
 import json
 import os
 import statistics
@@ -38,7 +43,8 @@ import torch
 from tqdm.auto import tqdm
 
 from freqaug._files import sha256_file, write_atomic
-from freqaug.augment.arms import ARMS, FDA_BETA_LIMIT, UNAVAILABLE, StandardConfig, make_arm, needs_bundle
+from freqaug.augment.arms import ARMS, FDA_BETA_LIMIT, REPLACE_RATIOS, StandardConfig, make_arm, needs_bundle, unavailable
+from freqaug.augment.labelmaps import LabelAugConfig
 from freqaug.bundle import load_bundle
 from freqaug.data import load_segmentation, synthetic_batch
 from freqaug.metrics.segnet import evaluate_segmentation, median_frequency_weights, train_segnet
@@ -84,6 +90,7 @@ def bundle_info(path: Path) -> dict[str, Any]:
     bundle = load_bundle(path)
     manifest = bundle.manifest
     return {"path": str(path.resolve()), "sha256": sha256_file(path), "weights_sha256": manifest["weights"]["sha256"],
+            "classes": manifest.get("classes"),
             "freqaug_version": manifest.get("freqaug_version"), "provenance": manifest.get("provenance"),
             "spec": bundle.spec.describe(), "image_size": list(bundle.image_size)}
 
@@ -123,6 +130,66 @@ def read_results(path: Path, setup: dict[str, Any]) -> dict[str, Any]:
     return results
 
 
+@contextlib.contextmanager
+def locked(out: Path):
+    """Hold OUT/.lock: several processes may fill one grid (each takes the runs nobody has done or started)."""
+    with open(out / ".lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _claims(out: Path) -> list[dict[str, Any]]:
+    """Runs started by processes that still live (a killed process's claims lapse)."""
+    path = out / "claims.json"
+    claims = json.loads(path.read_text()) if path.is_file() else []
+    return [c for c in claims if _alive(c["pid"])]
+
+
+def claim(out: Path, key: tuple[str, int, int], setup: dict[str, Any]) -> bool:
+    """Mark ``key`` as started by this process unless it is recorded or claimed by a live one; True if claimed."""
+    with locked(out):
+        claims = _claims(out)
+        taken = {(c["arm"], c["budget"], c["seed"]) for c in claims}
+        if key in taken or key in done_keys(read_results(out / "downstream.json", setup)):
+            return False
+        claims.append({"arm": key[0], "budget": key[1], "seed": key[2], "pid": os.getpid()})
+        write_atomic(out / "claims.json", (json.dumps(claims) + "\n").encode())
+        return True
+
+
+def record(out: Path, setup: dict[str, Any], command: str, *, grid: dict[str, Any], not_run: dict[str, str],
+           run: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Merge ``grid``, ``not_run`` and ``run`` into the results file as it is on disk now (other processes may
+    have added theirs), rewrite the reports and drop this run's claim; returns the merged results."""
+    with locked(out):
+        results = read_results(out / "downstream.json", setup)
+        for key, values in grid.items():
+            merged = set(results.setdefault("grid", {}).get(key, [])) | set(values)
+            results["grid"][key] = sorted(merged, key=ARMS.index if key == "arms" else None)
+        results["not_run"].update(not_run)
+        if run is not None:
+            results["runs"].append(run)
+            key = (run["arm"], run["budget"], run["seed"])
+            claims = [c for c in _claims(out) if (c["arm"], c["budget"], c["seed"]) != key]
+            write_atomic(out / "claims.json", (json.dumps(claims) + "\n").encode())
+        write_reports(results, out, command)
+    return results
+
+
 def done_keys(results: dict[str, Any]) -> set[tuple[str, int, int]]:
     return {(r["arm"], r["budget"], r["seed"]) for r in results["runs"]}
 
@@ -147,7 +214,7 @@ def run_one(arm: str, budget: int, seed: int, data: dict[str, Any], weights: tor
     load_before = os.getloadavg()[0]
     start = time.perf_counter()
     augment = make_arm(arm, train_images=train_x, bundle_path=args.bundle, seed=seed, p=args.p,
-                       pool_size=args.pool_size)
+                       pool_size=args.pool_size, train_labels=train_y)
     pool_seconds = sum(getattr(a, "pool_seconds", 0.0) for a in getattr(augment, "augments", ()))
     model = train_segnet(train_x, train_y, num_classes=NUM_CLASSES, ignore_index=IGNORE_INDEX, steps=budget,
                          batch_size=args.batch_size, lr=LR, weight_decay=WEIGHT_DECAY, width=WIDTH, seed=seed,
@@ -161,6 +228,8 @@ def run_one(arm: str, budget: int, seed: int, data: dict[str, Any], weights: tor
         "seconds_per_step": round(train_seconds / max(budget, 1), 4),
         "eval_seconds": round(time.perf_counter() - start - train_seconds, 2),
         "bundle": args.bundle_info if needs_bundle(arm) else None,
+        "synthetic_pairs": {"ratio": REPLACE_RATIOS[arm], "pool_size": args.pool_size,
+                            "label_aug": LabelAugConfig().to_dict()} if arm in REPLACE_RATIOS else None,
         "provenance": {"date": utc_now(), "load_average_1min_before": round(load_before, 2),
                        "load_average_1min_after": round(os.getloadavg()[0], 2), "torch_threads": torch.get_num_threads(),
                        "torch": torch.__version__, "cpu_count": os.cpu_count(), "commit": args.commit},
@@ -179,7 +248,7 @@ def arm_cost(arms: list[str], data: dict[str, Any], args: argparse.Namespace, re
     for arm in (a for a in arms if a != "none"):
         start = time.perf_counter()
         built[arm] = make_arm(arm, train_images=train_x, bundle_path=args.bundle, seed=0, p=args.p,
-                              pool_size=args.pool_size)
+                              pool_size=args.pool_size, train_labels=train_y)
         times[arm] = [time.perf_counter() - start]  # construction, reported apart
     model = SegNet(SegNetConfig(NUM_CLASSES, width=WIDTH))
     optimizer = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
@@ -210,6 +279,11 @@ def arm_cost(arms: list[str], data: dict[str, Any], args: argparse.Namespace, re
 
 
 # ---- report -----------------------------------------------------------------------------------------
+
+def arm_order(arm: str) -> int:
+    """Position of ``arm`` in :data:`ARMS` (arms of older results files, e.g. ``replace``, go last)."""
+    return ARMS.index(arm) if arm in ARMS else len(ARMS)
+
 
 def _stats(values: list[float]) -> tuple[float, float | None]:
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else None
@@ -268,7 +342,8 @@ def markdown(results: dict[str, Any], command: str) -> str:
     grid = results.get("grid", {"arms": [], "seeds": [], "budgets": []})
     rows = {(r["budget"], r["arm"]): r for r in summary_rows(results)}
     budgets = sorted({b for b, _ in rows} | set(grid["budgets"]))
-    arms = [a for a in ARMS if a not in UNAVAILABLE and (a in grid["arms"] or any(a == arm for _, arm in rows))]
+    not_run = results.get("not_run", {})
+    arms = [a for a in ARMS if a not in not_run and (a in grid["arms"] or any(a == arm for _, arm in rows))]
     for budget in budgets:
         for arm in arms:
             row = rows.get((budget, arm))
@@ -303,7 +378,7 @@ def markdown(results: dict[str, Any], command: str) -> str:
                       "(per-run values in downstream.json)."]
     lines += ["", "## Runs", "", "| budget | seed | arm | val mIoU % | pixel acc % | s | s / step | load after | date |",
               "|---:|---:|---|---:|---:|---:|---:|---:|---|"]
-    for r in sorted(results["runs"], key=lambda r: (r["budget"], r["seed"], ARMS.index(r["arm"]))):
+    for r in sorted(results["runs"], key=lambda r: (r["budget"], r["seed"], arm_order(r["arm"]))):
         p = r["provenance"]
         lines.append(f"| {r['budget']} | {r['seed']} | {r['arm']} | {100 * r['miou']:.1f} "
                      f"| {100 * r['pixel_accuracy']:.1f} | {r['seconds']:.0f} | {r['seconds_per_step']:.2f} "
@@ -333,7 +408,7 @@ def bar_chart(results: dict[str, Any], path: Path) -> Path:
     top = max((mean + std for _, mean, std, _, _ in bars), default=1.0)
     labelled: set[str] = set()
     for x, mean, std, n, arm in bars:
-        ax.bar(x, mean, width, yerr=std, capsize=3, color=f"C{ARMS.index(arm)}", label=None if arm in labelled else arm)
+        ax.bar(x, mean, width, yerr=std, capsize=3, color=f"C{arm_order(arm)}", label=None if arm in labelled else arm)
         ax.text(x, mean + std + 0.01 * top, f"n={n}", ha="center", va="bottom", fontsize=7)
         labelled.add(arm)
     ax.set_ylim(0, 1.12 * top)
@@ -400,11 +475,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     arms = [a for a in ARMS if a in args.arms]
     grid = results.setdefault("grid", {"arms": [], "seeds": [], "budgets": []})
     for key, values in (("arms", arms), ("seeds", args.seeds), ("budgets", args.budgets)):
-        grid[key] = sorted(set(grid[key]) | set(values), key=ARMS.index if key == "arms" else None)
-    for arm in (a for a in arms if a in UNAVAILABLE):
-        results["not_run"][arm] = UNAVAILABLE[arm]
-        print(f"not run: {UNAVAILABLE[arm]}", flush=True)
-    arms = [a for a in arms if a not in UNAVAILABLE]
+        grid[key] = sorted(set(grid[key]) | set(values), key=arm_order if key == "arms" else None)
     args.bundle_info = None
     if any(needs_bundle(a) for a in arms):
         if not args.bundle.is_file():
@@ -412,6 +483,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                              f"with `{BUNDLE_COMMAND}` (CamVid train only) or pass --bundle / leave those arms out")
         args.bundle_info = bundle_info(args.bundle)
         check_bundle(results, args.bundle_info, args.out / "downstream.json")
+    for arm in arms:
+        reason = unavailable(arm, args.bundle if args.bundle_info else None)
+        if reason is not None:
+            results["not_run"][arm] = reason
+            print(f"not run: {reason}", flush=True)
+        else:
+            results["not_run"].pop(arm, None)
+    arms = [a for a in arms if a not in results["not_run"]]
     if args.cost:
         cost = arm_cost(arms, data, args, args.cost)
         write_atomic(args.out / "arm_cost.json", (json.dumps(cost, indent=1) + "\n").encode())
@@ -428,12 +507,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     todo = [(a, b, s) for b in args.budgets for s in args.seeds for a in arms if (a, b, s) not in done]
     print(f"{len(todo)} runs to do ({len(results['runs'])} recorded in {args.out / 'downstream.json'}); "
           f"data: {data['source']}", flush=True)
-    write_reports(results, args.out, command)
+    setup = results["setup"]
+    results = record(args.out, setup, command, grid=grid, not_run=results["not_run"])
     trained = []
     for arm, budget, seed in tqdm(todo, desc="downstream runs", unit="run"):
+        if not claim(args.out, (arm, budget, seed), setup):
+            tqdm.write(f"{arm} budget {budget} seed {seed}: recorded or started by another process; skipped")
+            continue
         run = run_one(arm, budget, seed, data, weights, args)
-        results["runs"].append(run)
-        write_reports(results, args.out, command)
+        results = record(args.out, setup, command, grid=grid, not_run={}, run=run)
         trained.append((arm, budget, seed))
         tqdm.write(f"{arm:8s} budget {budget:5d} seed {seed}: val mIoU {100 * run['miou']:.1f}, pixel acc "
                    f"{100 * run['pixel_accuracy']:.1f}, {run['seconds']:.0f} s ({run['seconds_per_step']:.2f} s/step, "

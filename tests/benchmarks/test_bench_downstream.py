@@ -81,3 +81,28 @@ def test_cost_mode_times_each_arm_against_segnet_steps(bench, bundle, tmp_path):
     assert set(cost["arms"]) == {"standard", "blend"} and cost["segnet_step_seconds"] > 0
     assert all(c["seconds_per_batch"] > 0 and c["fraction_of_step"] > 0 for c in cost["arms"].values())
     assert cost["arms"]["blend"]["build_seconds"] > 0 and cost["torch_threads"] == 1
+
+
+def test_processes_share_one_grid_claims_of_live_processes_are_skipped_dead_ones_lapse(bench, bundle, tmp_path):
+    import subprocess
+    import sys
+
+    run(bench, tmp_path, bundle, "--arms", "none", "--seeds", "0")
+    setup = json.loads((tmp_path / "downstream.json").read_text())["setup"]
+    other = json.loads((tmp_path / "downstream.json").read_text())["runs"][0] | {"seed": 5}
+    bench.record(tmp_path, setup, "cmd", grid={"seeds": [5]}, not_run={}, run=other)  # another process's run
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    try:
+        claims = [{"arm": "none", "budget": 2, "seed": 1, "pid": live.pid},
+                  {"arm": "none", "budget": 2, "seed": 2, "pid": dead.pid}]
+        (tmp_path / "claims.json").write_text(json.dumps(claims))
+        result = run(bench, tmp_path, bundle, "--arms", "none", "--seeds", "0", "1", "2")
+    finally:
+        live.kill()
+    assert result["trained"] == [("none", 2, 2)]  # seed 0 recorded, seed 1 being run by a live process
+    recorded = json.loads((tmp_path / "downstream.json").read_text())
+    assert sorted(r["seed"] for r in recorded["runs"]) == [0, 2, 5]  # the other process's run survived
+    assert sorted(recorded["grid"]["seeds"]) == [0, 1, 2, 5]
+    assert [c["seed"] for c in json.loads((tmp_path / "claims.json").read_text())] == [1]
