@@ -172,15 +172,18 @@ def claim(out: Path, key: tuple[str, int, int], setup: dict[str, Any]) -> bool:
 
 
 def record(out: Path, setup: dict[str, Any], command: str, *, grid: dict[str, Any], not_run: dict[str, str],
-           run: dict[str, Any] | None = None) -> dict[str, Any]:
+           run: dict[str, Any] | None = None, runnable: tuple[str, ...] = ()) -> dict[str, Any]:
     """Merge ``grid``, ``not_run`` and ``run`` into the results file as it is on disk now (other processes may
-    have added theirs), rewrite the reports and drop this run's claim; returns the merged results."""
+    have added theirs; ``runnable`` arms leave ``not_run``, e.g. replace arms with a conditional bundle),
+    rewrite the reports and drop this run's claim; returns the merged results."""
     with locked(out):
         results = read_results(out / "downstream.json", setup)
         for key, values in grid.items():
             merged = set(results.setdefault("grid", {}).get(key, [])) | set(values)
-            results["grid"][key] = sorted(merged, key=ARMS.index if key == "arms" else None)
+            results["grid"][key] = sorted(merged, key=arm_order if key == "arms" else None)
         results["not_run"].update(not_run)
+        for arm in runnable:
+            results["not_run"].pop(arm, None)
         if run is not None:
             results["runs"].append(run)
             key = (run["arm"], run["budget"], run["seed"])
@@ -508,7 +511,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"{len(todo)} runs to do ({len(results['runs'])} recorded in {args.out / 'downstream.json'}); "
           f"data: {data['source']}", flush=True)
     setup = results["setup"]
-    results = record(args.out, setup, command, grid=grid, not_run=results["not_run"])
+    results = record(args.out, setup, command, grid=grid, not_run=results["not_run"], runnable=tuple(arms))
     trained = []
     for arm, budget, seed in tqdm(todo, desc="downstream runs", unit="run"):
         if not claim(args.out, (arm, budget, seed), setup):

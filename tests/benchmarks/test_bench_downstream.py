@@ -34,16 +34,16 @@ def run(bench, out, bundle, *extra):
 
 
 def test_runs_are_recorded_skipped_on_rerun_and_partial_grids_render(bench, bundle, tmp_path):
-    first = run(bench, tmp_path, bundle, "--arms", "none", "bands", "replace", "--seeds", "0")
+    first = run(bench, tmp_path, bundle, "--arms", "none", "bands", "replace25", "--seeds", "0")
     assert first["trained"] == [("none", 2, 0), ("bands", 2, 0)]
     recorded = json.loads((tmp_path / "downstream.json").read_text())
     assert [(r["arm"], r["budget"], r["seed"]) for r in recorded["runs"]] == first["trained"]
     bands = recorded["runs"][1]
     assert bands["bundle"]["weights_sha256"] and bands["pool_seconds"] > 0 and 0 <= bands["miou"] <= 1
     assert {"date", "load_average_1min_after", "torch_threads", "commit"} <= set(bands["provenance"])
-    assert recorded["runs"][0]["bundle"] is None and "replace" in recorded["not_run"]
+    assert recorded["runs"][0]["bundle"] is None and "replace25" in recorded["not_run"]
     table = (tmp_path / "downstream.md").read_text()
-    assert "| 2 | none | 1 of 1 |" in table and "(1 seed)" in table and "| all | replace | 0 | not run |" in table
+    assert "| 2 | none | 1 of 1 |" in table and "(1 seed)" in table and "| all | replace25 | 0 | not run |" in table
     assert "within seed noise" in table and "layout-conditional bundle" in table
     assert (tmp_path / "downstream.png").stat().st_size > 1000
 
@@ -106,3 +106,21 @@ def test_processes_share_one_grid_claims_of_live_processes_are_skipped_dead_ones
     assert sorted(r["seed"] for r in recorded["runs"]) == [0, 2, 5]  # the other process's run survived
     assert sorted(recorded["grid"]["seeds"]) == [0, 1, 2, 5]
     assert [c["seed"] for c in json.loads((tmp_path / "claims.json").read_text())] == [1]
+
+
+def test_replace_arms_run_with_a_conditional_bundle(bench, bundle, tmp_path):
+    from freqaug.data import CAMVID
+    from freqaug.models import LayoutConfig
+
+    run(bench, tmp_path, bundle, "--arms", "none", "replace25", "--seeds", "0")  # unconditional: not run
+    assert "replace25" in json.loads((tmp_path / "downstream.json").read_text())["not_run"]
+    cond = build_bundle(tmp_path / "cond.safetensors", layout=LayoutConfig(CAMVID, hidden=4))
+    result = run(bench, tmp_path, cond, "--arms", "none", "replace25", "replace50", "--seeds", "0")
+    assert result["trained"] == [("replace25", 2, 0), ("replace50", 2, 0)]
+    recorded = json.loads((tmp_path / "downstream.json").read_text())
+    assert recorded["not_run"] == {}
+    pairs = {r["arm"]: r for r in recorded["runs"]}
+    assert pairs["replace50"]["synthetic_pairs"]["ratio"] == 0.5 and pairs["replace25"]["pool_seconds"] > 0
+    assert pairs["replace25"]["bundle"]["classes"][:2] == ["sky", "building"] and pairs["none"]["synthetic_pairs"] is None
+    table = (tmp_path / "downstream.md").read_text()
+    assert "| 2 | replace25 | 1 of 1 |" in table and "| 2 | replace50 | 1 of 1 |" in table and "not run" not in table
