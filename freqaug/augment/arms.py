@@ -11,7 +11,7 @@ build their arms here with :func:`make_arm`:
 | ``none`` | nothing | as they are |
 | ``standard`` | horizontal flip, scale/crop jitter, colour jitter (:class:`StandardAugment`) | same geometry (nearest) |
 | ``fda`` | standard + albumentations ``A.FDA`` with training images as references | same as standard |
-| ``bands`` / ``blend`` | standard + freqaug (:class:`~freqaug.augment.pooled.PooledFreqAug`) | same as standard |
+| ``bands`` / ``blend`` | standard + freqaug (:class:`~freqaug.augment.pooled.PooledFreqAug`; an unconditional bundle) | same as standard |
 | ``replace25`` / ``replace50`` | standard + labelled synthetic pairs of a layout-conditional bundle at 0.25 / 0.5 | the pairs' own |
 |  | per real sample (:class:`~freqaug.augment.pooled.PooledSyntheticPairs`); refused (:class:`ArmNotAvailable`) |  |
 |  | for an unconditional bundle |  |
@@ -221,13 +221,15 @@ def needs_bundle(arm: str) -> bool:
 
 
 def unavailable(arm: str, bundle_path: str | os.PathLike[str] | None) -> str | None:
-    """Why arm ``arm`` cannot run with the bundle at ``bundle_path`` (a replace arm and an unconditional or no
-    bundle), else None."""
-    if arm not in UNAVAILABLE:
-        return None
-    if bundle_path is not None and load_cached(bundle_path, "cpu").classes is not None:
-        return None
-    return UNAVAILABLE[arm]
+    """Why arm ``arm`` cannot run with the bundle at ``bundle_path`` (a replace arm with an unconditional or no
+    bundle; a bands / blend arm with a layout-conditional one, whose pool would need layouts), else None."""
+    conditional = bundle_path is not None and load_cached(bundle_path, "cpu").classes is not None
+    if arm in UNAVAILABLE and not conditional:
+        return UNAVAILABLE[arm]
+    if arm in _FREQAUG_ARMS and conditional:
+        return (f"arm {arm!r} mixes scenes from a pool generated without layouts, and the bundle {bundle_path} is "
+                "layout-conditional; use an unconditional bundle for it (or the replace arms)")
+    return None
 
 
 def make_arm(

@@ -110,7 +110,11 @@ class SyntheticBank:
         self.bundle_path = os.fspath(bundle_path)
         self.size, self.refresh, self.batch_size, self.seed = size, float(refresh), batch_size, seed
         self.device = check_device(device, "device") or "cpu"
-        load_cached(self.bundle_path, "cpu")  # a missing or damaged bundle fails here, not in a worker
+        classes = load_cached(self.bundle_path, "cpu").classes  # a missing or damaged bundle fails here, not in a worker
+        if classes is not None:
+            raise ValueError(f"bundle_path: {self.bundle_path} is layout-conditional ({classes.num_classes} classes) and "
+                             "draws each scene from a label map; a SyntheticBank generates without layouts (use "
+                             "SyntheticMix without a bank, or PooledSyntheticPairs)")
         self._pool: _Pool | None = None
         self._pool_pid: int | None = None
 

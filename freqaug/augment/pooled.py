@@ -61,6 +61,10 @@ class PooledFreqAug:
         config = AugmentConfig(os.fspath(bundle_path), mode=mode, p=p, strength=strength, bands=bands,
                                weight=weight, device="cpu", seed=seed)
         self.augmenter = FreqAugmenter(config)  # checks the bundle file and the band names
+        if self.augmenter.conditional:
+            raise ValueError(f"bundle_path: {config.bundle_path} is layout-conditional and draws each scene from a "
+                             "label map; this pool generates without layouts (use FreqAugBatch(images, masks=...) or "
+                             "PooledSyntheticPairs)")
         start = time.perf_counter()
         bundle = self.augmenter.bundle_on("cpu")
         targets = torch.Generator().manual_seed(mix_seeds(seed, 2))

@@ -110,7 +110,9 @@ def test_replace_arms_need_a_conditional_bundle(bundle_path, cond_bundle_path, s
     with pytest.raises(ArmNotAvailable, match="arm 'replace50' .*needs a layout-conditional bundle.*issue 7"):
         make_arm("replace50", bundle_path=bundle_path, train_labels=labels)
     assert unavailable("replace25", bundle_path) is not None and unavailable("replace25", cond_bundle_path) is None
-    assert unavailable("bands", None) is None
+    assert unavailable("bands", None) is None and unavailable("bands", bundle_path) is None
+    with pytest.raises(ArmNotAvailable, match="arm 'blend' mixes scenes from a pool generated without layouts"):
+        make_arm("blend", bundle_path=cond_bundle_path)
     with pytest.raises(ValueError, match="train_labels: the 'replace25' arm"):
         make_arm("replace25", bundle_path=cond_bundle_path)
     arm = make_arm("replace50", bundle_path=cond_bundle_path, train_labels=labels, pool_size=4, seed=1)

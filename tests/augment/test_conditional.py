@@ -131,6 +131,12 @@ def test_synthetic_mix_refuses_what_a_conditional_bundle_cannot_use(cond_bundle_
         SyntheticMix(TensorDataset(images), cond_bundle_path, 1.0)
     with pytest.raises(ValueError, match="label_aug: the bundle .* is unconditional"):
         SyntheticMix(streets, bundle_path, 1.0, label_aug=LabelAugConfig())
+    with pytest.raises(ValueError, match="is layout-conditional .* a SyntheticBank generates without layouts"):
+        SyntheticBank(cond_bundle_path)
+    from freqaug.augment import PooledFreqAug
+
+    with pytest.raises(ValueError, match="is layout-conditional .* this pool generates without layouts"):
+        PooledFreqAug(cond_bundle_path)
     bank = SyntheticBank(bundle_path, size=2, batch_size=2)
     with pytest.raises(ValueError, match="bank: the bundle .* is layout-conditional"):
         SyntheticMix(streets, cond_bundle_path, 1.0, bank=bank)

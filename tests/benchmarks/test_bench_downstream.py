@@ -115,12 +115,13 @@ def test_replace_arms_run_with_a_conditional_bundle(bench, bundle, tmp_path):
     run(bench, tmp_path, bundle, "--arms", "none", "replace25", "--seeds", "0")  # unconditional: not run
     assert "replace25" in json.loads((tmp_path / "downstream.json").read_text())["not_run"]
     cond = build_bundle(tmp_path / "cond.safetensors", layout=LayoutConfig(CAMVID, hidden=4))
-    result = run(bench, tmp_path, cond, "--arms", "none", "replace25", "replace50", "--seeds", "0")
+    result = run(bench, tmp_path, cond, "--arms", "none", "blend", "replace25", "replace50", "--seeds", "0")
     assert result["trained"] == [("replace25", 2, 0), ("replace50", 2, 0)]
     recorded = json.loads((tmp_path / "downstream.json").read_text())
-    assert recorded["not_run"] == {}
+    assert list(recorded["not_run"]) == ["blend"] and "layout-conditional" in recorded["not_run"]["blend"]
     pairs = {r["arm"]: r for r in recorded["runs"]}
     assert pairs["replace50"]["synthetic_pairs"]["ratio"] == 0.5 and pairs["replace25"]["pool_seconds"] > 0
     assert pairs["replace25"]["bundle"]["classes"][:2] == ["sky", "building"] and pairs["none"]["synthetic_pairs"] is None
     table = (tmp_path / "downstream.md").read_text()
-    assert "| 2 | replace25 | 1 of 1 |" in table and "| 2 | replace50 | 1 of 1 |" in table and "not run" not in table
+    assert "| 2 | replace25 | 1 of 1 |" in table and "| 2 | replace50 | 1 of 1 |" in table
+    assert "| all | blend | 0 | not run |" in table and "replace25 | 0 | not run" not in table
