@@ -223,6 +223,8 @@ def needs_bundle(arm: str) -> bool:
 def unavailable(arm: str, bundle_path: str | os.PathLike[str] | None) -> str | None:
     """Why arm ``arm`` cannot run with the bundle at ``bundle_path`` (a replace arm with an unconditional or no
     bundle; a bands / blend arm with a layout-conditional one, whose pool would need layouts), else None."""
+    if not needs_bundle(arm):
+        return None
     conditional = bundle_path is not None and load_cached(bundle_path, "cpu").classes is not None
     if arm in UNAVAILABLE and not conditional:
         return UNAVAILABLE[arm]

@@ -105,6 +105,12 @@ def test_arm_table_and_refusals(scenes):
     assert isinstance(make_arm("fda", train_images=scenes[0]), Chain)
 
 
+@pytest.mark.parametrize("arm", ["none", "standard", "fda"])
+def test_arms_without_a_bundle_never_read_the_bundle_path(arm, scenes, tmp_path):
+    augment = make_arm(arm, train_images=scenes[0], bundle_path=tmp_path / "not_trained_yet.safetensors")
+    assert augment is None or callable(augment)
+
+
 def test_replace_arms_need_a_conditional_bundle(bundle_path, cond_bundle_path, scenes):
     images, labels = scenes
     with pytest.raises(ArmNotAvailable, match="arm 'replace50' .*needs a layout-conditional bundle.*issue 7"):
