@@ -290,11 +290,13 @@ def write_outputs(result: Evaluation, out: Path) -> list[Path]:
     metrics = report["metrics"]
     spectrum = metrics["spectrum"]
     k = min(_SAMPLE_COUNT, len(real), len(fake))
+    spread = torch.linspace(0, len(real) - 1, k).round().long()
     return [
         write_atomic(out / "eval.json", (json.dumps(report, indent=2) + "\n").encode()),
         write_atomic(out / "eval.md", markdown_report(report).encode()),
-        save_image_rows({"real": real[:k], "generated": fake[:k]}, out / "samples.png",
-                        title=f"{Path(report['bundle']['path']).name}: first {k} generated vs first {k} real"),
+        save_image_rows({"real": real[spread], "generated": fake[:k]}, out / "samples.png",
+                        title=f"{Path(report['bundle']['path']).name}: {k} real images spread over the folder "
+                              f"(video frames in a row look alike), the first {k} generated"),
         save_channel_spectra(spectrum["freqs"], spectrum["log10_power"], out / "spectra.png"),
         save_band_energy_plot(metrics["band_energy"]["bands"], out / "band_energy.png",
                               title=f"share of energy per band ({metrics['band_energy']['spec']})"),
@@ -365,7 +367,7 @@ def markdown_report(report: Mapping[str, Any]) -> str:
     lines += _feature_lines(inc, "FID and KID (Inception-v3)", lambda: [
         ("FID", _fmt(inc["fid"])), ("KID", f"{_fmt(inc['kid_mean'])} ± {_fmt(inc['kid_std'])}"),
         ("precision", _fmt(inc["precision"])), ("recall", _fmt(inc["recall"])), ("weights", f"`{inc['weights']}`")])
-    return "\n".join([*lines, "Samples (generated next to real): samples.png.", ""])
+    return "\n".join([*lines, "Samples (real, spread over the folder, above generated): samples.png.", ""])
 
 
 # ---- the segnet file ---------------------------------------------------------------------------------
