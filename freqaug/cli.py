@@ -254,11 +254,12 @@ def _add_bundle_commands(sub) -> None:
 # ---- evaluation: eval, train-segnet -------------------------------------------------------------------
 
 def _eval(args: argparse.Namespace) -> int:
-    from freqaug.evaluate import EVAL_FILES, default_out_dir, evaluate_bundle
+    from freqaug.evaluate import default_out_dir, evaluate_bundle, output_files
 
     out = args.out or default_out_dir(args.bundle)
     report = evaluate_bundle(args.bundle, args.data, out, n=args.n, seed=args.seed, segnet=args.segnet,
-                             inception=args.inception, device=args.device, batch_size=args.batch_size)
+                             inception=args.inception, floor=args.floor, device=args.device,
+                             batch_size=args.batch_size)
     m = report["metrics"]
     print(f"SWD x1e3 mean {m['swd']['mean']:.1f}; spectrum distance {m['spectrum']['distance']['mean']:.3f}")
     for name in ("segnet", "inception"):
@@ -268,7 +269,14 @@ def _eval(args: argparse.Namespace) -> int:
         else:
             scores = {k: entry[k] for k in ("frechet_distance", "fid", "kid_mean", "precision", "recall") if k in entry}
             print(f"{name}: " + ", ".join(f"{k} {v:.4g}" for k, v in scores.items()))
-    print(f"wrote {', '.join(EVAL_FILES)} to {out}/")
+    layout = m["layout"]
+    if layout["status"] == "skipped":
+        print(f"layout fidelity: skipped ({layout['how']})")
+    else:
+        sets = [(k, layout[k]) for k in ("generated", "real", "floor") if layout[k].get("status", "ok") == "ok"]
+        for metric in ("miou", "pixel_accuracy"):
+            print(f"layout {metric}: " + ", ".join(f"{k} {s[metric]:.3f}" for k, s in sets))
+    print(f"wrote {', '.join(output_files(report))} to {out}/")
     return 0
 
 
@@ -284,7 +292,7 @@ def _train_segnet(args: argparse.Namespace) -> int:
 
 def _add_eval_commands(sub) -> None:
     """The eval and train-segnet sub-commands."""
-    ev = sub.add_parser("eval", help="score a bundle against real images: SWD, spectra, band energy, FD/PR, FID/KID")
+    ev = sub.add_parser("eval", help="score a bundle against real images: SWD, spectra, band energy, FD/PR, FID/KID, layout mIoU")
     ev.add_argument("bundle", type=Path, help="bundle file (.safetensors)")
     ev.add_argument("--data", type=Path, required=True,
                     help="real images at the bundle's size: a folder of images, or one holding images/ (CamVid layout)")
@@ -296,6 +304,9 @@ def _add_eval_commands(sub) -> None:
     ev.add_argument("--inception", type=Path, default=None,
                     help="FID Inception weights (pt_inception-2015-12-05-6726825d.pth) for FID/KID; "
                          "default $FREQAUG_INCEPTION_WEIGHTS, else skipped")
+    ev.add_argument("--floor", type=Path, default=None,
+                    help="unconditional bundle whose images, scored against the same layouts, give the layout-fidelity "
+                         "floor (a layout-conditional bundle and --segnet only)")
     ev.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     ev.add_argument("--batch-size", type=_count(1), default=64, help="images per generator / network call (default 64)")
     ev.set_defaults(func=_eval)

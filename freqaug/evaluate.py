@@ -1,7 +1,11 @@
 """``freqaug eval``: how close a bundle's images are to a folder of real ones, and at which frequencies.
 
 Generates N images from a bundle, compares them with the real images of a folder and writes
-``eval.json``, ``eval.md`` and three PNGs (samples, per-channel spectra, per-band energy). Metrics
+``eval.json``, ``eval.md`` and three PNGs (samples, per-channel spectra, per-band energy). A
+layout-conditional bundle generates from the folder's label maps (so every metric compares like
+with like) and is also scored for layout fidelity (SPADE/OASIS protocol: a segnet's mIoU between
+its prediction on the generated images and the input layouts, next to the real images' ceiling and
+an unconditional bundle's floor; ``layouts.png``). Metrics
 whose input is absent (a segnet file, the Inception weights) are reported as skipped with the
 reason and what to pass; a file that was given but cannot be used is an error naming it.
 ``train_segnet_on_folder`` makes the segnet file from a labelled folder (``freqaug train-segnet``).
@@ -23,30 +27,42 @@ from tqdm.auto import tqdm
 
 from freqaug._files import sha256_file, write_atomic
 from freqaug.bands import BandSpec, decompose
-from freqaug.data import CAMVID, IMAGE_EXTENSIONS, DataError, SegmentationFolder, load_images, read_image
+from freqaug.data import (
+    CAMVID, IMAGE_EXTENSIONS, ClassSet, DataError, SegmentationFolder, colorize, load_images, load_segmentation,
+    read_image,
+)
 from freqaug.metrics import (
     band_energy,
     evaluate_segmentation,
     feature_stats,
     frechet_distance,
     kid,
+    confusion_matrix,
     load_segnet,
     precision_recall,
+    predict_labels,
     radial_power_spectrum,
     save_segnet,
+    scores_from_confusion,
     segnet_features,
     spectrum_distance,
     swd,
     train_segnet,
 )
 
-__all__ = ["EVAL_FILES", "FORMAT", "Evaluation", "band_groups", "default_out_dir", "evaluate_bundle",
-           "load_real_images", "markdown_report", "score_bundle", "swd_levels", "train_segnet_on_folder",
-           "write_outputs"]
+__all__ = ["EVAL_FILES", "FORMAT", "LAYOUT_FILE", "Evaluation", "band_groups", "default_out_dir", "evaluate_bundle",
+           "layout_scores", "load_real_images", "markdown_report", "output_files", "score_bundle", "swd_levels",
+           "train_segnet_on_folder", "write_outputs"]
 
 FORMAT = "freqaug-eval"
 VERSION = 1
 EVAL_FILES = ("eval.json", "eval.md", "samples.png", "spectra.png", "band_energy.png")
+LAYOUT_FILE = "layouts.png"  # written too when the layout-fidelity section was computed
+SEGNET_HOW = "pass --segnet FILE (make one with: freqaug train-segnet --data TRAIN_DIR --out FILE)"
+LAYOUT_NOTE = ("SPADE/OASIS protocol: the segnet segments each image and its prediction is compared with the layout "
+               "the image was generated from (ignore id left out; mIoU over the classes present in the layouts); "
+               "real = the data's own images against their labels (the ceiling), floor = an unconditional bundle's "
+               "images against the same layouts; comparable only with numbers from the same segnet file")
 SEGNET_NOTE = ("domain-specific: features of the segnet file named here, trained on the user's data; "
                "comparable only with numbers from the same file, never with published FID")
 _MIN_IMAGES = 2  # feature statistics need two vectors
@@ -65,13 +81,18 @@ def default_out_dir(bundle: str | os.PathLike[str]) -> Path:
     return bundle.with_name(f"{bundle.stem}_eval")
 
 
-def load_real_images(data: str | os.PathLike[str]) -> Tensor:
-    """The images of ``data`` as (N, 3, H, W) float32 in [0, 1] at their file size: ``data/images/``
-    (CamVid layout) if it exists, else the image files directly in ``data``."""
-    data = Path(data)
+def _check_dir(data: Path) -> Path:
+    """``data`` if it is a directory, else DataError naming it."""
     if not data.is_dir():
         what = "is not a directory" if data.exists() else "does not exist"
         raise DataError(f"{data}: data folder {what}; expected a folder of images or one holding images/ (and labels/)")
+    return data
+
+
+def load_real_images(data: str | os.PathLike[str]) -> Tensor:
+    """The images of ``data`` as (N, 3, H, W) float32 in [0, 1] at their file size: ``data/images/``
+    (CamVid layout) if it exists, else the image files directly in ``data``."""
+    data = _check_dir(Path(data))
     if (data / "images").is_dir():
         return load_images(data)
     files = sorted(p for p in data.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
@@ -83,6 +104,18 @@ def load_real_images(data: str | os.PathLike[str]) -> Tensor:
             raise DataError(f"{path}: image is {img.shape[1]}x{img.shape[0]} (WxH) but {files[0].name} is "
                             f"{images[0].shape[1]}x{images[0].shape[0]}; expected one size")
     return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div_(255.0).contiguous()
+
+
+def _load_data(data: Path, classes: ClassSet | None) -> tuple[Tensor, Tensor | None]:
+    """The real images of ``data`` and, for a layout-conditional bundle (``classes`` not None), its
+    label maps (N, H, W): the layouts to generate from."""
+    if classes is None:
+        return load_real_images(data), None
+    if not (_check_dir(data) / "labels").is_dir():
+        raise DataError(f"{data}: no labels/ folder, but a layout-conditional bundle needs layouts; expected a "
+                        f"CamVid-layout folder ({data}/images/ and {data}/labels/ with the same names) of class ids "
+                        f"0..{classes.num_classes - 1} (ignore id {classes.ignore_index})")
+    return load_segmentation(data, num_classes=classes.num_classes, ignore_index=classes.ignore_index)
 
 
 def _check_real(real: Tensor, data: Path, bundle_path: Path, size: tuple[int, int]) -> None:
@@ -103,9 +136,11 @@ def swd_levels(height: int, width: int) -> int:
     return levels
 
 
-def _generate(bundle, n: int, seed: int, batch_size: int) -> Tensor:
-    """Images 0..n-1 of ``seed`` on the CPU, one tqdm step per batch (same images whatever ``batch_size``)."""
-    chunks = [bundle.generate(min(batch_size, n - first), seed=seed, start=first, batch_size=batch_size).cpu()
+def _generate(bundle, n: int, seed: int, batch_size: int, layouts: Tensor | None = None) -> Tensor:
+    """Images 0..n-1 of ``seed`` on the CPU (image i from ``layouts[i]`` for a conditional bundle), one
+    tqdm step per batch (same images whatever ``batch_size``)."""
+    chunks = [bundle.generate(min(batch_size, n - first) if layouts is None else layouts[first: first + batch_size],
+                              seed=seed, start=first, batch_size=batch_size).cpu()
               for first in tqdm(range(0, n, batch_size), desc="generate", unit="batch")]
     return torch.cat(chunks)
 
@@ -180,12 +215,83 @@ def _load_segnet(path: Path | None, device: str):
 def _segnet_entry(real: Tensor, fake: Tensor, model, path: Path | None, batch_size: int) -> dict[str, Any]:
     """Domain Fréchet distance and precision/recall in a segnet's bottleneck features, or skipped."""
     if model is None:
-        return _skipped("no segnet file given",
-                        "pass --segnet FILE (make one with: freqaug train-segnet --data TRAIN_DIR --out FILE)")
+        return _skipped("no segnet file given", SEGNET_HOW)
     feats = [_segnet_features(model, images, f"segnet {name}", batch_size)
              for name, images in (("real", real), ("generated", fake))]
     return {"status": "ok", **_feature_scores(*feats), "segnet": str(path), "segnet_sha256": sha256_file(path),
             "feature_dim": int(feats[0].shape[1]), "note": SEGNET_NOTE}
+
+
+def layout_scores(model, images: Tensor, layouts: Tensor, classes: ClassSet, *,
+                  batch_size: int = 64) -> tuple[dict[str, Any], Tensor]:
+    """(mIoU, pixel accuracy and per-class IoU of the segnet's prediction on ``images`` against
+    ``layouts`` (ignore id left out), the predictions (N, H, W)): one image set's layout fidelity."""
+    pred = predict_labels(model, images, batch_size=batch_size)
+    scores = scores_from_confusion(confusion_matrix(pred, layouts.cpu(), classes.num_classes, classes.ignore_index))
+    return {k: scores[k] for k in ("miou", "pixel_accuracy", "iou")}, pred
+
+
+def _load_floor(path: Path | None, bundle, bundle_path: Path, segnet: Path | None, device: str):
+    """The unconditional bundle of ``--floor`` (None if not given), checked against the evaluated one."""
+    if path is None:
+        return None
+    from freqaug.bundle import load_bundle
+
+    if bundle.classes is None or segnet is None:
+        what = f"{bundle_path} is unconditional" if bundle.classes is None else "no --segnet was given"
+        raise ValueError(f"floor {path}: the floor is a part of layout fidelity, which needs a layout-conditional "
+                         f"bundle and a segnet, but {what}")
+    floor = load_bundle(path, device=device)
+    if floor.classes is not None:
+        raise ValueError(f"floor {path}: a layout-conditional bundle; expected an unconditional one (its images "
+                         "ignore the layouts, which makes them the floor)")
+    if floor.image_size != bundle.image_size:
+        (h, w), (fh, fw) = bundle.image_size, floor.image_size
+        raise ValueError(f"floor {path}: generates {fw}x{fh} (WxH) but {bundle_path} generates {w}x{h}")
+    return floor
+
+
+def _check_segnet_classes(model, path: Path | None, classes: ClassSet | None) -> None:
+    """Raise, naming the segnet file, unless it predicts the conditional bundle's classes."""
+    if model is not None and classes is not None and model.config.num_classes != classes.num_classes:
+        raise ValueError(f"{path}: the segnet predicts {model.config.num_classes} classes but the bundle is "
+                         f"conditional on {classes.num_classes} ({', '.join(classes.names)})")
+
+
+class _Layouts(NamedTuple):
+    """What layout fidelity reads: the data's labels, the layouts of the generated images, the class set."""
+
+    labels: Tensor
+    used: Tensor
+    classes: ClassSet
+
+
+def _layout_entry(real: Tensor, fake: Tensor, layouts: _Layouts | None, model, path: Path | None, floor,
+                  floor_path: Path | None, seed: int, batch_size: int) -> tuple[dict[str, Any], Tensor | None]:
+    """(Layout fidelity of the generated images next to the real ceiling and the unconditional floor, or
+    skipped; the segnet's predictions on the generated images, for the grid)."""
+    if layouts is None:
+        return _skipped("the bundle is unconditional (manifest 'classes' is null); layout fidelity applies to "
+                        "layout-conditional bundles only",
+                        "evaluate a bundle trained with freqaug train --conditional"), None
+    if model is None:
+        return _skipped("no segnet file given", SEGNET_HOW), None
+
+    def score(images: Tensor, labels: Tensor) -> tuple[dict[str, Any], Tensor]:
+        return layout_scores(model, images, labels, layouts.classes, batch_size=batch_size)
+
+    generated, pred = score(fake, layouts.used)
+    if floor is None:
+        floor_entry = _skipped("no floor bundle given", "pass --floor BUNDLE (an unconditional bundle of the same size)")
+    else:
+        floor_images = _generate(floor, len(fake), seed, batch_size)
+        floor_entry = {"status": "ok", **score(floor_images, layouts.used)[0], "bundle": str(floor_path),
+                       "weights_sha256": floor.manifest.get("weights_sha256")}
+    entry = {"status": "ok", "generated": generated, "real": score(real, layouts.labels)[0], "floor": floor_entry,
+             "classes": list(layouts.classes.names), "ignore_index": layouts.classes.ignore_index,
+             "layouts": len(layouts.labels), "images": len(fake), "segnet": str(path),
+             "segnet_sha256": sha256_file(path), "note": LAYOUT_NOTE}
+    return entry, pred
 
 
 def _load_inception(path: Path | None, device: str):
@@ -221,20 +327,26 @@ def _inception_entry(real: Tensor, fake: Tensor, net, file: Path, device: str, b
 # ---- the command -------------------------------------------------------------------------------------
 
 class Evaluation(NamedTuple):
-    """What :func:`score_bundle` measured: the JSON report and the two image sets it compared."""
+    """What :func:`score_bundle` measured: the JSON report, the two image sets it compared and, for a
+    conditional bundle, the layouts of the generated images and the segnet's predictions on them."""
 
     report: dict[str, Any]
     real: Tensor
     generated: Tensor
+    layouts: Tensor | None = None
+    predicted: Tensor | None = None
+    classes: ClassSet | None = None
 
 
 def score_bundle(
     bundle_path: str | os.PathLike[str], data: str | os.PathLike[str], *, n: int | None = None, seed: int = 0,
     segnet: str | os.PathLike[str] | None = None, inception: str | os.PathLike[str] | None = None,
-    device: str = "cpu", batch_size: int = 64,
+    floor: str | os.PathLike[str] | None = None, device: str = "cpu", batch_size: int = 64,
 ) -> Evaluation:
     """Generate ``n`` images (default: as many as the real ones) and score them against the images of
-    ``data``; writes nothing (see :func:`evaluate_bundle`)."""
+    ``data``; writes nothing (see :func:`evaluate_bundle`). A layout-conditional bundle draws image k
+    from label map k mod L of ``data`` (CamVid layout, labels required); ``floor`` is an unconditional
+    bundle whose images, scored against the same layouts, give the layout-fidelity floor."""
     from freqaug.bundle import load_bundle
 
     bundle_path, data = Path(bundle_path), Path(data)
@@ -247,10 +359,16 @@ def score_bundle(
     seg_model = _load_segnet(seg_path, device)
     net, inception_found = _load_inception(None if inception is None else Path(inception), device)
     bundle = load_bundle(bundle_path, device=device)
-    real = load_real_images(data)
+    _check_segnet_classes(seg_model, seg_path, bundle.classes)
+    floor_path = None if floor is None else Path(floor)
+    floor_bundle = _load_floor(floor_path, bundle, bundle_path, seg_path, device)
+    real, labels = _load_data(data, bundle.classes)
     _check_real(real, data, bundle_path, bundle.image_size)
     n = len(real) if n is None else n
-    fake = _generate(bundle, n, seed, batch_size)
+    layouts = None if labels is None else _Layouts(labels, labels[torch.arange(n) % len(labels)], bundle.classes)
+    fake = _generate(bundle, n, seed, batch_size, None if layouts is None else layouts.used)
+    layout_entry, predicted = _layout_entry(real, fake, layouts, seg_model, seg_path, floor_bundle, floor_path, seed,
+                                            batch_size)
     metrics = {
         "swd": _swd_entry(real, fake, seed),
         "spectrum": _spectrum_entry(real, fake),
@@ -258,16 +376,22 @@ def score_bundle(
         "segnet": _segnet_entry(real, fake, seg_model, seg_path, batch_size),
         "inception": (inception_found if net is None  # the skipped entry
                       else _inception_entry(real, fake, net, inception_found, device, batch_size, seed)),
+        "layout": layout_entry,
     }
+    generated = {"images": n, "seed": seed}
+    if layouts is not None:
+        generated["from_layouts"] = len(layouts.labels)  # image k from label map k mod L of data
     report = {
         "format": FORMAT, "version": VERSION,
         "bundle": {"path": str(bundle_path), "weights_sha256": bundle.manifest.get("weights_sha256"),
                    "image_size": list(bundle.image_size), "spec": bundle.spec.describe()},
         "data": {"path": str(data), "images": len(real)},
-        "generated": {"images": n, "seed": seed},
+        "generated": generated,
         "metrics": metrics,
     }
-    return Evaluation(report, real, fake)
+    if layouts is None:
+        return Evaluation(report, real, fake)
+    return Evaluation(report, real, fake, layouts.used, predicted, layouts.classes)
 
 
 def evaluate_bundle(
@@ -281,17 +405,45 @@ def evaluate_bundle(
     return result.report
 
 
+def output_files(report: Mapping[str, Any]) -> tuple[str, ...]:
+    """The names :func:`write_outputs` writes for ``report``: :data:`EVAL_FILES`, and
+    :data:`LAYOUT_FILE` when layout fidelity was computed."""
+    return EVAL_FILES + ((LAYOUT_FILE,) if report["metrics"]["layout"]["status"] == "ok" else ())
+
+
+def _spread(n: int, k: int) -> Tensor:
+    """``k`` indices spread evenly over 0..n-1 (neighbouring video frames look alike)."""
+    return torch.linspace(0, n - 1, k).round().long()
+
+
+def _save_layout_grid(result: Evaluation, path: Path) -> Path:
+    """layouts.png: rows layout (the bundle's palette), generated, segnet on generated, real, for
+    up to 8 generated images spread over the set."""
+    from freqaug.viz import save_image_rows
+
+    report, real, fake, layouts, predicted, classes = result
+    k = min(_SAMPLE_COUNT, len(fake))
+    index = _spread(len(fake), k)
+    colour = lambda labels: torch.from_numpy(colorize(labels, classes)).permute(0, 3, 1, 2).float() / 255  # noqa: E731
+    rows = {"layout": colour(layouts[index]), "generated": fake[index], "segnet on generated": colour(predicted[index]),
+            "real": real[index % len(real)]}  # generated image i comes from the layout of real image i mod L
+    scores = report["metrics"]["layout"]
+    return save_image_rows(rows, path, title=f"{Path(report['bundle']['path']).name}: layout mIoU generated "
+                                             f"{scores['generated']['miou']:.3f}, real {scores['real']['miou']:.3f}")
+
+
 def write_outputs(result: Evaluation, out: Path) -> list[Path]:
-    """eval.json, eval.md and the three PNGs in ``out``, each written atomically."""
+    """eval.json, eval.md, the three PNGs and (layout fidelity computed) layouts.png in ``out``,
+    each written atomically."""
     from freqaug.viz import save_band_energy_plot, save_channel_spectra, save_image_rows
 
-    report, real, fake = result
+    report, real, fake = result[:3]
     out.mkdir(parents=True, exist_ok=True)
     metrics = report["metrics"]
     spectrum = metrics["spectrum"]
     k = min(_SAMPLE_COUNT, len(real), len(fake))
-    spread = torch.linspace(0, len(real) - 1, k).round().long()
-    return [
+    spread = _spread(len(real), k)
+    files = [
         write_atomic(out / "eval.json", (json.dumps(report, indent=2) + "\n").encode()),
         write_atomic(out / "eval.md", markdown_report(report).encode()),
         save_image_rows({"real": real[spread], "generated": fake[:k]}, out / "samples.png",
@@ -301,6 +453,9 @@ def write_outputs(result: Evaluation, out: Path) -> list[Path]:
         save_band_energy_plot(metrics["band_energy"]["bands"], out / "band_energy.png",
                               title=f"share of energy per band ({metrics['band_energy']['spec']})"),
     ]
+    if result.predicted is not None:
+        files.append(_save_layout_grid(result, out / LAYOUT_FILE))
+    return files
 
 
 # ---- Markdown ------------------------------------------------------------------------------------------
@@ -345,20 +500,47 @@ def _band_lines(e: Mapping[str, Any]) -> list[str]:
         *_table(("level", "real", "generated"), levels), "", "Bars: band_energy.png."])
 
 
+def _skipped_lines(entry: Mapping[str, Any]) -> list[str]:
+    """Why a metric was skipped and what to pass to get it."""
+    return [f"**Skipped**: {entry['reason']}", "", f"To compute it: {entry['how']}."]
+
+
 def _feature_lines(entry: Mapping[str, Any], title: str, rows: Callable[[], list[tuple[str, str]]]) -> list[str]:
     """A section for a feature-space metric: its table, or why it was skipped and what to pass."""
     if entry["status"] != "ok":
-        return _section(title, [f"**Skipped**: {entry['reason']}", "", f"To compute it: {entry['how']}."])
+        return _section(title, _skipped_lines(entry))
     return _section(title, [*_table(("metric", "value"), rows()), "", entry["note"] + "."])
+
+
+def _layout_lines(e: Mapping[str, Any]) -> list[str]:
+    """Layout fidelity: mIoU and pixel accuracy per image set, IoU per class, or why it was skipped."""
+    title = "Layout fidelity (segnet mIoU against the input layouts; higher is better)"
+    if e["status"] != "ok":
+        return _section(title, _skipped_lines(e))
+    floor = e["floor"]
+    sets = [("generated", "generated from the layouts", e["generated"]), ("real", "real images (ceiling)", e["real"])]
+    if floor["status"] == "ok":
+        sets.append(("floor", f"floor: `{Path(floor['bundle']).name}` (unconditional)", floor))
+    rows = [(long, _fmt(s["miou"]), _fmt(s["pixel_accuracy"])) for _, long, s in sets]
+    iou = lambda v: "-" if v is None else _fmt(v)  # noqa: E731
+    per_class = [(c, *(iou(s["iou"][i]) for *_, s in sets)) for i, c in enumerate(e["classes"])]
+    return _section(title, [
+        *_table(("images", "mIoU", "pixel accuracy"), rows), "",
+        *_table(("class IoU", *(short for short, *_ in sets)), per_class), "",
+        *([] if floor["status"] == "ok" else [f"Floor skipped: {floor['reason']}; {floor['how']}.", ""]),
+        f"{e['images']} generated images from {e['layouts']} layouts; segnet `{e['segnet']}` "
+        f"(sha256 {e['segnet_sha256'][:12]}). {e['note']}. Grid: {LAYOUT_FILE}."])
 
 
 def markdown_report(report: Mapping[str, Any]) -> str:
     """eval.md: the numbers of the JSON report as tables a person reads."""
     m, b, g = report["metrics"], report["bundle"], report["generated"]
     seg, inc = m["segnet"], m["inception"]
+    source = (f" drawn from the {g['from_layouts']} label maps of the data (image k from map k mod "
+              f"{g['from_layouts']})" if "from_layouts" in g else "")
     lines = [f"# freqaug eval: {Path(b['path']).name}", "",
-             f"{g['images']} generated images (seed {g['seed']}) vs {report['data']['images']} real images from "
-             f"`{report['data']['path']}`, {b['image_size'][1]}x{b['image_size'][0]} (WxH), bands {b['spec']}.", "",
+             f"{g['images']} generated images (seed {g['seed']}){source} vs {report['data']['images']} real images "
+             f"from `{report['data']['path']}`, {b['image_size'][1]}x{b['image_size'][0]} (WxH), bands {b['spec']}.", "",
              *_swd_lines(m["swd"]), *_spectrum_lines(m["spectrum"]["distance"]), *_band_lines(m["band_energy"])]
     lines += _feature_lines(seg, "Domain Fréchet distance and precision/recall (segnet features)", lambda: [
         ("Fréchet distance", _fmt(seg["frechet_distance"])), ("precision", _fmt(seg["precision"])),
@@ -367,6 +549,7 @@ def markdown_report(report: Mapping[str, Any]) -> str:
     lines += _feature_lines(inc, "FID and KID (Inception-v3)", lambda: [
         ("FID", _fmt(inc["fid"])), ("KID", f"{_fmt(inc['kid_mean'])} ± {_fmt(inc['kid_std'])}"),
         ("precision", _fmt(inc["precision"])), ("recall", _fmt(inc["recall"])), ("weights", f"`{inc['weights']}`")])
+    lines += _layout_lines(m["layout"])
     return "\n".join([*lines, "Samples (real, spread over the folder, above generated): samples.png.", ""])
 
 

@@ -7,10 +7,12 @@ import pytest
 
 from freqaug import cli
 from freqaug.data import CAMVID
-from freqaug.evaluate import EVAL_FILES
+from freqaug.evaluate import EVAL_FILES, LAYOUT_FILE
 from freqaug.metrics import load_segnet
 from freqaug.metrics.inception import ENV_VAR, WEIGHTS_FILE
-from tests.test_evaluate import N, bundle_path, data_dir, one_thread_no_inception_weights  # noqa: F401 - fixtures
+from tests.test_evaluate import (  # noqa: F401 - fixtures
+    N, bundle_path, cond_bundle, data_dir, one_thread_no_inception_weights, segnet_file,
+)
 from tests.test_cli_bundle import write_scenes
 
 
@@ -41,6 +43,27 @@ def test_eval_errors_are_one_line_naming_the_file(bundle_path, data_dir, tmp_pat
     assert cli.main(["eval", str(tmp_path / "no.safetensors"), "--data", str(data_dir), "--out", str(out)]) == 1
     assert "no.safetensors" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_eval_of_a_conditional_bundle_prints_layout_fidelity(cond_bundle, bundle_path, data_dir, segnet_file,  # noqa: F811
+                                                             tmp_path, capsys):
+    out = tmp_path / "out"
+    assert cli.main(["eval", str(cond_bundle), "--data", str(data_dir), "--out", str(out), "--segnet", str(segnet_file),
+                     "--floor", str(bundle_path), "--batch-size", "8"]) == 0
+    layout = json.loads((out / "eval.json").read_text())["metrics"]["layout"]
+    printed = capsys.readouterr().out
+    for metric in ("miou", "pixel_accuracy"):
+        values = ", ".join(f"{k} {layout[k][metric]:.3f}" for k in ("generated", "real", "floor"))
+        assert f"layout {metric}: {values}" in printed
+    assert LAYOUT_FILE in printed and (out / LAYOUT_FILE).is_file()
+
+
+def test_eval_of_a_conditional_bundle_needs_labels(cond_bundle, tmp_path, capsys):  # noqa: F811
+    folder = write_scenes(tmp_path / "unlabelled", 2, (16, 24), labels=False)
+    assert cli.main(["eval", str(cond_bundle), "--data", str(folder), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and str(folder) in err and "needs layouts" in err
+    assert not (tmp_path / "out").exists()
 
 
 def test_train_segnet_writes_a_loadable_segnet(data_dir, tmp_path, capsys):  # noqa: F811

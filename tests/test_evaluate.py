@@ -1,5 +1,6 @@
 """freqaug.evaluate: eval of a tiny bundle against drawn scenes: files, finite metrics, skipped metrics
-with their reasons, segnet and Inception feature scores, determinism, and clear errors for bad inputs."""
+with their reasons, segnet and Inception feature scores, determinism, clear errors for bad inputs, and
+the layout fidelity of a tiny conditional bundle (generated, real ceiling, unconditional floor)."""
 import json
 import math
 
@@ -10,11 +11,15 @@ import torch
 from freqaug import load_bundle
 from freqaug.bands import BandSpec
 from freqaug.bundle.offline import to_uint8
-from freqaug.data import DataError
+from freqaug.data import CAMVID, DataError, load_segmentation
 from freqaug.evaluate import (
-    EVAL_FILES, band_groups, evaluate_bundle, markdown_report, score_bundle, swd_levels, train_segnet_on_folder,
+    EVAL_FILES, LAYOUT_FILE, band_groups, evaluate_bundle, layout_scores, markdown_report, output_files, score_bundle,
+    swd_levels, train_segnet_on_folder, write_outputs,
 )
-from freqaug.metrics import SegNetFileError, load_segnet
+from freqaug.metrics import (
+    SegNetFileError, evaluate_segmentation, load_segnet, predict_labels, save_segnet, train_segnet,
+)
+from freqaug.models import LayoutConfig
 from freqaug.metrics.inception import ENV_VAR, WEIGHTS_FILE, FIDInceptionV3, InceptionWeightsNotFoundError
 from tests.augment.conftest import SIZE, build_bundle
 from tests.test_cli_bundle import write_scenes
@@ -117,8 +122,11 @@ def test_skipped_metrics_say_why_and_what_to_pass(bundle_path, data_dir, evaluat
     report = score_bundle(bundle_path, data_dir, n=4).report
     seg = report["metrics"]["segnet"]
     assert seg["status"] == "skipped" and "--segnet" in seg["how"] and "train-segnet" in seg["how"]
+    layout = report["metrics"]["layout"]
+    assert layout["status"] == "skipped" and "layout-conditional bundles only" in layout["reason"]
+    assert "--conditional" in layout["how"]
     text = markdown_report(report)
-    assert text.count("**Skipped**") == 2 and WEIGHTS_FILE in text
+    assert text.count("**Skipped**") == 3 and WEIGHTS_FILE in text
     assert report["metrics"]["swd"]["images"] == 4  # SWD on equal counts: the first 4 real images
 
 
@@ -222,3 +230,89 @@ def test_fid_and_kid_with_a_local_weights_file(bundle_path, tmp_path):
     assert inc["status"] == "ok" and inc["weights"] == str(tmp_path / WEIGHTS_FILE) and inc["images"] == [2, 2]
     assert math.isfinite(inc["fid"]) and inc["fid"] > 0 and math.isfinite(inc["kid_mean"]) and inc["k"] == 1
     assert "| FID |" in markdown_report(report)
+
+
+# ---- layout-conditional bundles: layout fidelity (SPADE/OASIS protocol) --------------------------------
+
+@pytest.fixture(scope="module")
+def cond_bundle(tmp_path_factory):
+    return build_bundle(tmp_path_factory.mktemp("cond") / "cond.safetensors", layout=LayoutConfig(CAMVID, hidden=4))
+
+
+@pytest.fixture(scope="module")
+def pairs(data_dir):
+    """The real images and label maps of ``data_dir``."""
+    return load_segmentation(data_dir)
+
+
+@pytest.fixture(scope="module")
+def cond_evaluated(cond_bundle, bundle_path, data_dir, segnet_file, tmp_path_factory):
+    """(Evaluation, out folder) of a conditional bundle with a segnet and the unconditional bundle as floor."""
+    out = tmp_path_factory.mktemp("cond_eval") / "out"
+    result = score_bundle(cond_bundle, data_dir, seed=0, segnet=segnet_file, floor=bundle_path, batch_size=5)
+    write_outputs(result, out)
+    return result, out
+
+
+def test_layout_fidelity_scores_generated_real_and_floor_against_the_same_layouts(
+        cond_evaluated, cond_bundle, bundle_path, segnet_file, pairs):
+    result, _ = cond_evaluated
+    images, labels = pairs
+    layout = result.report["metrics"]["layout"]
+    assert layout["status"] == "ok" and layout["floor"]["status"] == "ok" and layout["floor"]["bundle"] == str(bundle_path)
+    assert layout["layouts"] == layout["images"] == N and layout["classes"] == list(CAMVID.names)
+    for name in ("generated", "real", "floor"):
+        assert 0 <= layout[name]["miou"] <= 1 and 0 <= layout[name]["pixel_accuracy"] <= 1, name
+    segnet = load_segnet(segnet_file)
+    ceiling = evaluate_segmentation(segnet, images, labels, num_classes=11, ignore_index=11)
+    assert {k: layout["real"][k] for k in ("miou", "pixel_accuracy", "iou")} == {
+        k: ceiling[k] for k in ("miou", "pixel_accuracy", "iou")}
+    # Image k comes from label map k (with the seed's index k), and the floor from the unconditional bundle's seed.
+    generated = load_bundle(cond_bundle).generate(labels, seed=0)
+    assert torch.equal(result.generated, generated) and torch.equal(result.layouts, labels.long())
+    assert layout["generated"] == layout_scores(segnet, generated, labels, CAMVID)[0]
+    floor = layout_scores(segnet, load_bundle(bundle_path).generate(N, seed=0), labels, CAMVID)[0]
+    assert {k: layout["floor"][k] for k in floor} == floor
+    assert torch.equal(result.predicted, predict_labels(segnet, generated))
+
+
+def test_other_metrics_of_a_conditional_bundle_use_the_images_from_the_layouts(cond_evaluated, data_dir):
+    result, out = cond_evaluated
+    report = result.report
+    assert report["generated"] == {"images": N, "seed": 0, "from_layouts": N}
+    m = report["metrics"]
+    assert m["swd"]["images"] == N and m["segnet"]["status"] == "ok"
+    assert sorted(p.name for p in out.iterdir()) == sorted(output_files(report)) == sorted([*EVAL_FILES, LAYOUT_FILE])
+    grid = cv2.imread(str(out / LAYOUT_FILE))
+    assert grid is not None and grid.shape[0] > 100
+    text = (out / "eval.md").read_text()
+    assert "Layout fidelity" in text and "real images (ceiling)" in text and "floor: `tiny.safetensors`" in text
+    assert f"from the {N} label maps of the data" in text and "| class IoU | generated | real | floor |" in text
+
+
+def test_more_images_than_layouts_cycle_through_them_with_new_scenes(cond_bundle, data_dir, pairs):
+    result = score_bundle(cond_bundle, data_dir, n=N + 3)
+    assert torch.equal(result.layouts, pairs[1][torch.arange(N + 3) % N].long())
+    assert not torch.equal(result.generated[N], result.generated[0])  # same layout, index N: another scene
+    layout = result.report["metrics"]["layout"]
+    assert layout["status"] == "skipped" and "--segnet" in layout["how"] and "train-segnet" in layout["how"]
+    assert result.predicted is None and LAYOUT_FILE not in output_files(result.report)
+
+
+def test_conditional_bundle_errors_name_what_is_wrong(cond_bundle, bundle_path, data_dir, segnet_file, pairs, tmp_path):
+    out = tmp_path / "out"
+    unlabelled = write_scenes(tmp_path / "unlabelled", 3, SIZE, labels=False)
+    with pytest.raises(DataError, match="a layout-conditional bundle needs layouts") as err:
+        evaluate_bundle(cond_bundle, unlabelled, out)
+    assert str(unlabelled) in str(err.value) and f"{unlabelled}/labels/" in str(err.value)
+    with pytest.raises(ValueError, match=r"floor .*cond.safetensors: a layout-conditional bundle; expected an unconditional"):
+        evaluate_bundle(cond_bundle, data_dir, out, segnet=segnet_file, floor=cond_bundle)
+    with pytest.raises(ValueError, match=r"floor .*tiny.safetensors: .* but .*tiny.safetensors is unconditional"):
+        evaluate_bundle(bundle_path, data_dir, out, segnet=segnet_file, floor=bundle_path)
+    with pytest.raises(ValueError, match="no --segnet was given"):
+        evaluate_bundle(cond_bundle, data_dir, out, floor=bundle_path)
+    three = save_segnet(train_segnet(pairs[0][:2], pairs[1][:2].clamp(max=2), num_classes=3, steps=0, progress=False),
+                        tmp_path / "three.safetensors")
+    with pytest.raises(ValueError, match=f"{three}: the segnet predicts 3 classes but the bundle is conditional on 11"):
+        evaluate_bundle(cond_bundle, data_dir, out, segnet=three)
+    assert not out.exists()
