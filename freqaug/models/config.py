@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
 from freqaug._json import known_fields, parse_json
 from freqaug.bands import BandSpec
@@ -13,6 +13,7 @@ from freqaug.data.classes import ClassSet
 __all__ = ["FreqGANConfig", "LayoutConfig", "NetConfig", "cascade_order", "coarse_to_fine_cascade"]
 
 BASELINE = "baseline"  # noise block and generator of the conventional (claim 7) generator
+IMAGE_DISCRIMINATORS = ("concat", "oasis")  # LayoutConfig.image_discriminator
 
 
 @dataclass(frozen=True)
@@ -43,15 +44,23 @@ class LayoutConfig:
     classes: the label space (names = ids 0..K-1, palette, ignore id; e.g. ``freqaug.data.CAMVID``).
     A label map becomes a K-channel one-hot; the ignore id is all-zero (no class). hidden: channels
     of the shared 3x3 conv that turns the resized one-hot into each block's scale and shift.
+    image_discriminator: how the full-image discriminator uses the layout: ``"concat"`` (default;
+    the one-hot as K extra input channels, one real/fake logit) or ``"oasis"`` (a U-Net segmenting
+    the image into K classes + "fake" per pixel, Schoenfeld et al. 2021); omitted from
+    :meth:`to_dict` at its default, so existing configs (and their hashes) are unchanged.
     """
 
     classes: ClassSet
     hidden: int = 32
+    image_discriminator: Literal["concat", "oasis"] = "concat"
 
     def __post_init__(self) -> None:
         if not isinstance(self.classes, ClassSet):
             raise TypeError(f"LayoutConfig.classes: expected a ClassSet, got {type(self.classes).__name__}")
         _check_int(self.hidden, "LayoutConfig.hidden", minimum=1)
+        if self.image_discriminator not in IMAGE_DISCRIMINATORS:
+            raise ValueError(f"LayoutConfig.image_discriminator: expected one of {list(IMAGE_DISCRIMINATORS)}, "
+                             f"got {self.image_discriminator!r}")
 
     @property
     def num_classes(self) -> int:
@@ -60,7 +69,10 @@ class LayoutConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return {"classes": self.classes.to_dict(), "hidden": self.hidden}
+        data = {"classes": self.classes.to_dict(), "hidden": self.hidden}
+        if self.image_discriminator != "concat":
+            data["image_discriminator"] = self.image_discriminator
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LayoutConfig:

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from freqaug.bands import BandStats, compose, standardize, unstandardize
 from freqaug.models.blend import AlphaBlend
 from freqaug.models.config import BASELINE, FreqGANConfig, cascade_order
-from freqaug.models.discriminator import ConvDiscriminator
+from freqaug.models.discriminator import ConvDiscriminator, SegmentationDiscriminator
 from freqaug.models.generator import ConvGenerator
 from freqaug.models.noise import OrthogonalNoise
 
@@ -195,7 +195,8 @@ class FreqGAN(nn.Module):
 
 def build_discriminators(model: FreqGAN) -> nn.ModuleDict:
     """One discriminator per band (conditioned on its cascade sources) and one ``"image"`` one; all
-    conditioned on the layout too for a conditional model."""
+    conditioned on the layout too for a conditional model (the image one by concatenation, or
+    OASIS's per-pixel segmentation discriminator with ``layout.image_discriminator == "oasis"``)."""
     config, channels = model.config, model.config.channels
     k = config.layout.num_classes if config.layout else 0
     nets = {
@@ -205,5 +206,8 @@ def build_discriminators(model: FreqGAN) -> nn.ModuleDict:
         )
         for name in model.band_names
     }
-    nets["image"] = ConvDiscriminator(channels, config.image_size, net=config.discriminator, layout_channels=k)
+    if config.layout is not None and config.layout.image_discriminator == "oasis":
+        nets["image"] = SegmentationDiscriminator(channels, config.image_size, k, net=config.discriminator)
+    else:
+        nets["image"] = ConvDiscriminator(channels, config.image_size, net=config.discriminator, layout_channels=k)
     return nn.ModuleDict(nets)

@@ -1,18 +1,25 @@
 """Training: GAN losses, differentiable augmentation, and the two-stage FreqGAN trainer."""
 from freqaug.train.diffaugment import POLICIES, diff_augment
-from freqaug.train.losses import d_hinge_loss, d_logistic_loss, g_hinge_loss, g_nonsaturating_loss, r1_penalty
+from freqaug.train.losses import (
+    balanced_cross_entropy, d_hinge_loss, d_logistic_loss, d_oasis_loss, fake_class_cross_entropy, g_hinge_loss,
+    g_nonsaturating_loss, g_oasis_loss, r1_penalty,
+)
 from freqaug.train.trainer import TrainConfig, Trainer, ema_update, requires_grad
 
 __all__ = [
     "POLICIES",
     "TrainConfig",
     "Trainer",
+    "balanced_cross_entropy",
     "d_hinge_loss",
     "d_logistic_loss",
+    "d_oasis_loss",
     "diff_augment",
     "ema_update",
+    "fake_class_cross_entropy",
     "g_hinge_loss",
     "g_nonsaturating_loss",
+    "g_oasis_loss",
     "r1_penalty",
     "requires_grad",
 ]

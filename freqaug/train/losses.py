@@ -1,11 +1,15 @@
-"""GAN losses as small free functions (stylegan2-pytorch style): logistic / hinge, and R1."""
+"""GAN losses as small free functions (stylegan2-pytorch style): logistic / hinge, R1, and OASIS's
+per-pixel (K+1)-class losses for a segmentation discriminator."""
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["d_hinge_loss", "d_logistic_loss", "g_hinge_loss", "g_nonsaturating_loss", "r1_penalty"]
+__all__ = [
+    "balanced_class_weights", "balanced_cross_entropy", "d_hinge_loss", "d_logistic_loss", "d_oasis_loss",
+    "fake_class_cross_entropy", "g_hinge_loss", "g_nonsaturating_loss", "g_oasis_loss", "r1_penalty",
+]
 
 
 def d_logistic_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
@@ -33,3 +37,51 @@ def r1_penalty(real_logits: Tensor, real_inputs: Tensor) -> Tensor:
     require grad and have produced ``real_logits``)."""
     (grad,) = torch.autograd.grad(real_logits.sum(), real_inputs, create_graph=True)
     return grad.square().flatten(1).sum(1).mean()
+
+
+# ---- OASIS (Schoenfeld et al. 2021): K classes + "fake" per pixel; layouts are one-hot (N, K, H, W) ----
+
+
+def balanced_class_weights(layout: Tensor) -> Tensor:
+    """(K,) weights inversely proportional to each class's pixel count in the batch,
+    ``labelled pixels / (present classes * count)`` (OASIS), 0 for absent classes; unlabelled
+    pixels (all-zero one-hot: the ignore id, padding) count for no class."""
+    counts = layout.detach().float().sum(dim=(0, 2, 3))
+    present = counts > 0
+    weights = counts.sum() / (present.sum().clamp(min=1) * counts.clamp(min=1e-12))
+    return torch.where(present, weights, torch.zeros_like(weights))
+
+
+def balanced_cross_entropy(logits: Tensor, layout: Tensor) -> Tensor:
+    """Class-balanced per-pixel cross-entropy of (N, K+1, H, W) logits against a one-hot layout
+    (N, K, H, W): the mean over the present classes of the mean loss over their pixels (pixels of
+    no class excluded). The discriminator's loss on real images, the generator's on fakes."""
+    _check_oasis(logits, layout)
+    log_p = F.log_softmax(logits.float(), dim=1)[:, :-1]
+    target = layout.float()
+    weights = balanced_class_weights(target).view(1, -1, 1, 1)
+    return -(weights * target * log_p).sum() / target.sum().clamp(min=1)
+
+
+def fake_class_cross_entropy(logits: Tensor) -> Tensor:
+    """Per-pixel cross-entropy of (N, K+1, H, W) logits against the "fake" class (the last),
+    averaged over all pixels: the discriminator's loss on generated images."""
+    return -F.log_softmax(logits.float(), dim=1)[:, -1].mean()
+
+
+def d_oasis_loss(real_logits: Tensor, real_layout: Tensor, fake_logits: Tensor) -> Tensor:
+    """OASIS discriminator loss: real pixels segmented into their classes (class-balanced), every
+    fake pixel into "fake"."""
+    return balanced_cross_entropy(real_logits, real_layout) + fake_class_cross_entropy(fake_logits)
+
+
+def g_oasis_loss(fake_logits: Tensor, layout: Tensor) -> Tensor:
+    """OASIS generator loss: generated pixels segmented into the classes of their layout (class-balanced)."""
+    return balanced_cross_entropy(fake_logits, layout)
+
+
+def _check_oasis(logits: Tensor, layout: Tensor) -> None:
+    n, k = layout.shape[:2]
+    if logits.ndim != 4 or layout.ndim != 4 or tuple(logits.shape) != (n, k + 1, *layout.shape[2:]):
+        raise ValueError(f"logits: expected (N, K+1, H, W) = {(n, k + 1, *layout.shape[2:])} for a layout "
+                         f"{tuple(layout.shape)}, got {tuple(logits.shape)}")

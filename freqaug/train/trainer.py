@@ -7,7 +7,9 @@ band generators too) learn full images through the inverse transform against the
 discriminator. Non-saturating logistic loss with lazy R1 (or hinge), Adam, EMA of the generator,
 DiffAugment for small data sets. A conditional model (``config.layout``) trains on (image, label
 map) pairs: in both stages the fake samples of a step are drawn from the real batch's label maps,
-and every discriminator sees the layout beside its input.
+and every discriminator sees the layout beside its input, or, with ``layout.image_discriminator ==
+"oasis"``, the image discriminator segments each pixel into the K classes or "fake" (OASIS's losses;
+the trainer's loss choice and R1 then apply to the band discriminators only).
 """
 from __future__ import annotations
 
@@ -28,7 +30,9 @@ from freqaug.models import FreqGAN, FreqGANConfig, build_discriminators
 from freqaug.models.config import BASELINE
 from freqaug.models.layers import resize_to
 from freqaug.train.diffaugment import POLICIES, diff_augment
-from freqaug.train.losses import d_hinge_loss, d_logistic_loss, g_hinge_loss, g_nonsaturating_loss, r1_penalty
+from freqaug.train.losses import (
+    d_hinge_loss, d_logistic_loss, d_oasis_loss, g_hinge_loss, g_nonsaturating_loss, g_oasis_loss, r1_penalty,
+)
 
 IMAGE_STATS = "image"  # key of the full images' statistics beside the bands'
 
@@ -178,6 +182,8 @@ class Trainer:
         self.rng = torch.Generator(self.device).manual_seed(config.seed + 1_000_003 * self.rank)
         self.step = {"single": 0} if single else {"stage1": 0, "stage2": 0}
         self._d_loss = d_logistic_loss if config.loss == "logistic" else d_hinge_loss
+        layout = model_config.layout
+        self.oasis = layout is not None and layout.image_discriminator == "oasis"  # image D segments pixels
         self._g_loss = g_nonsaturating_loss if config.loss == "logistic" else g_hinge_loss
 
     # ---- data ----------------------------------------------------------------------------
@@ -218,10 +224,20 @@ class Trainer:
         it by the spatial ops (colour ops touch x alone), so the pair stays aligned."""
         if layout is None:
             return disc(self._aug(x, policy), cond)
+        return disc(*self._aug_pair(x, layout, policy, cond))
+
+    def _aug_pair(self, x: Tensor, layout: Tensor, policy: tuple[str, ...], cond: Tensor | None = None):
+        """(augmented x, cond, its layout area-pooled to x's size and moved by the same spatial ops)."""
         if "color" in policy:
             x = self._aug(x, ("color",))
         both = self._aug(torch.cat([x, resize_to(layout, x.shape[-2:])], dim=1), tuple(p for p in policy if p != "color"))
-        return disc(both[:, : x.shape[1]], cond, both[:, x.shape[1]:])
+        return both[:, : x.shape[1]], cond, both[:, x.shape[1]:]
+
+    def _segment(self, disc: nn.Module, x: Tensor, policy: tuple[str, ...], layout: Tensor) -> tuple[Tensor, Tensor]:
+        """(per-pixel logits, target layout) of a segmentation discriminator for augmented ``x``:
+        the layout moves with the image, and pixels translation or cutout emptied have no class."""
+        x, _, moved = self._aug_pair(x, layout, policy)
+        return disc(x), moved
 
     def _r1_due(self, step: int) -> bool:
         return self.config.loss == "logistic" and self.config.r1_gamma > 0 and step % self.config.r1_every == 0
@@ -312,23 +328,40 @@ class Trainer:
 
     def _image_gan_step(self, stage: str, generate, real: Tensor, layout: Tensor | None = None) -> dict[str, float]:
         """D then G update with ``generate(n)`` images against the image discriminator."""
-        cfg, disc, n = self.config, self.discriminators["image"], real.shape[0]
+        disc, n = self.discriminators["image"], real.shape[0]
         requires_grad(disc, True)
         with torch.no_grad():
             fake = generate(n)
-        r1 = self._r1_due(self.step[stage])
+        d_loss = self._image_d_loss(disc, real, fake, layout, self.step[stage])
+        self._update("d2", d_loss)
+        requires_grad(disc, False)
+        g_loss = self._image_g_loss(disc, generate(n), layout)
+        self._update("g2", g_loss)
+        self._ema_step(self.step[stage])
+        self.step[stage] += 1
+        return {"d2": d_loss.item(), "g2": g_loss.item()}
+
+    def _image_d_loss(self, disc: nn.Module, real: Tensor, fake: Tensor, layout: Tensor | None, step: int) -> Tensor:
+        """The image discriminator's loss: logistic / hinge with lazy R1, or OASIS's per-pixel
+        (K+1)-class loss without R1 (OASIS uses none: the class-balanced cross-entropy on real
+        pixels already anchors D, and R1 through K+1 maps per pixel would cost about a D step more)."""
+        cfg = self.config
+        if self.oasis:
+            real_logits, real_layout = self._segment(disc, real.detach(), cfg.image_augment, layout)
+            return d_oasis_loss(real_logits, real_layout, self._segment(disc, fake, cfg.image_augment, layout)[0])
+        r1 = self._r1_due(step)
         real_in = real.detach().requires_grad_(r1)
         real_logits = self._judge(disc, real_in, cfg.image_augment, layout=layout)
         d_loss = self._d_loss(real_logits, self._judge(disc, fake, cfg.image_augment, layout=layout))
         if r1:
             d_loss = d_loss + cfg.r1_gamma / 2 * cfg.r1_every * r1_penalty(real_logits, real_in)
-        self._update("d2", d_loss)
-        requires_grad(disc, False)
-        g_loss = self._g_loss(self._judge(disc, generate(n), cfg.image_augment, layout=layout))
-        self._update("g2", g_loss)
-        self._ema_step(self.step[stage])
-        self.step[stage] += 1
-        return {"d2": d_loss.item(), "g2": g_loss.item()}
+        return d_loss
+
+    def _image_g_loss(self, disc: nn.Module, fake: Tensor, layout: Tensor | None) -> Tensor:
+        """The generator's loss against the image discriminator (OASIS: its fakes segmented as their layout)."""
+        if self.oasis:
+            return g_oasis_loss(*self._segment(disc, fake, self.config.image_augment, layout))
+        return self._g_loss(self._judge(disc, fake, self.config.image_augment, layout=layout))
 
     def _update(self, name: str, loss: Tensor) -> None:
         """Backward, average gradients over ranks (synchronous data parallel, as DDP does), step."""

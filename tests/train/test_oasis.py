@@ -1,0 +1,151 @@
+"""OASIS image discriminator in training: the per-pixel (K+1)-class losses against hand-computed
+values, stage 2 and the single control train with it, its loss on real pixels falls on a fixed batch,
+the target layout moves with the image, and resume is exact."""
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from freqaug.models import NetConfig, SegmentationDiscriminator
+from freqaug.train import TrainConfig, Trainer, load_checkpoint, save_checkpoint
+from freqaug.train.checkpoint import CheckpointError
+from freqaug.train.losses import (
+    balanced_class_weights, balanced_cross_entropy, d_oasis_loss, fake_class_cross_entropy, g_oasis_loss,
+)
+from tests.train.test_conditional import MODEL, TRAIN, _params, pairs  # noqa: F401 (pairs: a fixture)
+
+
+def oasis_model(discriminator: NetConfig | None = None, image_discriminator: str = "oasis"):
+    """test_conditional's tiny model with the given image discriminator (and discriminator widths)."""
+    layout = dataclasses.replace(MODEL.layout, image_discriminator=image_discriminator)
+    return dataclasses.replace(MODEL, layout=layout, discriminator=discriminator or MODEL.discriminator)
+
+
+# ---- losses ------------------------------------------------------------------------------------
+
+# one image, 1x5 pixels, K=3: classes 0 0 0 1 and one unlabelled pixel (all-zero one-hot)
+LAYOUT = torch.tensor([[1, 1, 1, 0, 0], [0, 0, 0, 1, 0], [0, 0, 0, 0, 0]], dtype=torch.float32).view(1, 3, 1, 5)
+LOGITS = torch.tensor([[2.0, 0.0, -1.0, 1.0, 9.0],
+                       [0.0, 1.0, 0.0, 3.0, -9.0],
+                       [0.0, 0.0, 0.5, 0.0, 9.0],
+                       [1.0, 0.0, 0.0, -1.0, 9.0]]).view(1, 4, 1, 5)  # K + 1 = 4 rows: classes 0..2, fake
+
+
+def _ce(column: int, target: int) -> float:
+    values = LOGITS[0, :, 0, column].tolist()
+    return -(values[target] - math.log(sum(math.exp(v) for v in values)))
+
+
+def test_class_weights_are_inverse_pixel_frequency_without_the_unlabelled():
+    # 4 labelled pixels, 2 present classes: 4 / (2 * 3) for class 0, 4 / (2 * 1) for class 1, 0 for absent class 2
+    assert torch.allclose(balanced_class_weights(LAYOUT), torch.tensor([2 / 3, 2.0, 0.0]))
+    assert torch.equal(balanced_class_weights(torch.zeros(1, 3, 2, 2)), torch.zeros(3))  # nothing labelled
+
+
+def test_balanced_cross_entropy_by_hand():
+    # the mean over present classes of each class's mean loss; the unlabelled pixel (logits 9) counts for nothing
+    expected = 0.5 * ((_ce(0, 0) + _ce(1, 0) + _ce(2, 0)) / 3 + _ce(3, 1))
+    assert balanced_cross_entropy(LOGITS, LAYOUT).item() == pytest.approx(expected, rel=1e-6)
+    assert g_oasis_loss(LOGITS, LAYOUT).item() == pytest.approx(expected, rel=1e-6)
+    # an unbalanced mean would be (3 * class-0 mean + class-1) / 4: different, so the weights act
+    assert expected != pytest.approx(sum(_ce(i, t) for i, t in [(0, 0), (1, 0), (2, 0), (3, 1)]) / 4, rel=1e-3)
+
+
+def test_fake_class_cross_entropy_by_hand_over_every_pixel():
+    expected = sum(_ce(i, 3) for i in range(5)) / 5  # the unlabelled pixel counts too (as in OASIS)
+    assert fake_class_cross_entropy(LOGITS).item() == pytest.approx(expected, rel=1e-6)
+    two = torch.tensor([0.0, 0.0, 0.0, math.log(3.0)]).view(1, 4, 1, 1)  # p(fake) = 3 / 6
+    assert fake_class_cross_entropy(two).item() == pytest.approx(math.log(2), rel=1e-6)
+    d = d_oasis_loss(LOGITS, LAYOUT, LOGITS).item()
+    assert d == pytest.approx(balanced_cross_entropy(LOGITS, LAYOUT).item() + expected, rel=1e-6)
+
+
+def test_losses_refuse_logits_without_the_fake_channel():
+    with pytest.raises(ValueError, match=r"logits: expected \(N, K\+1, H, W\) = \(1, 4, 1, 5\) for a layout "
+                                         r"\(1, 3, 1, 5\), got \(1, 3, 1, 5\)"):
+        balanced_cross_entropy(LOGITS[:, :3], LAYOUT)
+
+
+# ---- training ----------------------------------------------------------------------------------
+
+
+def test_stage2_and_single_control_train_with_the_oasis_discriminator(pairs):
+    images, labels = pairs
+    trainer = Trainer(oasis_model(), TRAIN, images, labels=labels)
+    assert type(trainer.discriminators["image"]) is SegmentationDiscriminator and trainer.oasis
+    trainer.fit(1, 0, progress=False)
+    before = {"baseline": _params(trainer.model.baseline), "image": _params(trainer.discriminators["image"]),
+              "alpha": _params(trainer.model.blend)}
+    records = trainer.fit(1, 3, progress=False)
+    assert [r["stage"] for r in records] == ["stage2"] * 3
+    assert all(np.isfinite(v) for r in records for v in r.values() if isinstance(v, float))
+    assert records[0]["d2"] == pytest.approx(2 * math.log(12), rel=0.2)  # ~ ln(K+1) twice at the start
+    for name, module in [("baseline", trainer.model.baseline), ("image", trainer.discriminators["image"]),
+                         ("alpha", trainer.model.blend)]:
+        assert not torch.equal(before[name], _params(module)), name
+    single = Trainer(oasis_model(), TRAIN, images, labels=labels, single=True)
+    before = _params(single.model.baseline)
+    single.fit(1, 1, progress=False)
+    assert not torch.equal(before, _params(single.model.baseline))
+
+
+def test_discriminator_loss_on_real_pixels_falls_on_a_fixed_batch(pairs):
+    """D-only steps on one batch: its class-balanced loss on the real images falls well below its
+    start (~ln 12). 40 steps: the first ~10 mostly learn the "fake" class, which raises it first."""
+    images, labels = pairs
+    trainer = Trainer(oasis_model(NetConfig(base_channels=16, max_channels=32, min_size=4)),
+                      TrainConfig(batch_size=4, seed=1, image_augment=()), images, labels=labels)
+    real, lab = trainer.sample_pairs()
+    layout = trainer.model.one_hot(lab)
+    with torch.no_grad():
+        fake = trainer.model(trainer.model.sample_z(4), lab).image
+    disc = trainer.discriminators["image"]
+
+    def real_loss() -> float:
+        with torch.no_grad():
+            return balanced_cross_entropy(disc(real), layout).item()
+
+    start = real_loss()
+    d_losses = []
+    for step in range(40):
+        loss = trainer._image_d_loss(disc, real, fake, layout, step)
+        d_losses.append(loss.item())
+        trainer._update("d2", loss)
+    assert start == pytest.approx(math.log(12), rel=0.1)
+    assert real_loss() < 0.8 * start
+    assert sum(d_losses[-5:]) < 0.7 * sum(d_losses[:5])
+
+
+def test_the_target_layout_moves_with_the_image(pairs):
+    images, labels = pairs
+    trainer = Trainer(oasis_model(), TrainConfig(batch_size=4, seed=5), images, labels=labels)
+    layout = trainer.model.one_hot(labels[:4])
+    picture = layout[:, :3].clone()  # an "image" that is its own layout's first three channels
+
+    def disc(x):
+        return torch.cat([x, x[:, :1]], dim=1).repeat(1, 3, 1, 1)[:, :12]
+
+    logits, target = trainer._segment(disc, picture, ("translation", "cutout"), layout)
+    assert torch.equal(logits[:, :3], target[:, :3]) and not torch.equal(target, layout)
+    assert (target.sum(1) == 0).any()  # emptied pixels have no class: no loss on real
+
+
+@pytest.mark.parametrize("split", [(1, 1), (1, 2)], ids=["at-stage2-start", "inside-stage2"])
+def test_oasis_resume_equals_uninterrupted(pairs, tmp_path, split):
+    images, labels = pairs
+    straight = Trainer(oasis_model(), TRAIN, images, labels=labels)
+    straight.fit(1, 3, progress=False)
+    first = Trainer(oasis_model(), TRAIN, images, labels=labels)
+    first.fit(*split, progress=False)
+    path = save_checkpoint(first, tmp_path / "checkpoint.safetensors")
+    resumed = Trainer(oasis_model(), TRAIN, images, labels=labels)
+    load_checkpoint(resumed, path)
+    resumed.fit(1, 3, progress=False)
+    for a, b in [(straight.model, resumed.model), (straight.ema, resumed.ema),
+                 (straight.discriminators, resumed.discriminators)]:
+        assert torch.equal(_params(a), _params(b))
+    concat = Trainer(oasis_model(image_discriminator="concat"), TRAIN, images, labels=labels)
+    with pytest.raises(CheckpointError, match="model_config differs"):
+        load_checkpoint(concat, path)
