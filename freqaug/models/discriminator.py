@@ -61,10 +61,12 @@ class SegmentationDiscriminator(nn.Module):
     logits, the K semantic classes then "fake" (index K).
 
     A compact U-Net: the encoder is :class:`ConvDiscriminator`'s (spectral-norm 3x3 convs, LeakyReLU,
-    2x average pooling to a ~min_size grid, channels from ``net``); the decoder doubles the grid by
-    nearest upsampling (cropped to the skip's size, so odd sizes align), concatenates the encoder
-    map of that grid and applies a spectral-norm 3x3 conv; a plain 1x1 conv (as in OASIS) gives the
-    logits. The layout is not an input: it is the target of the losses (``train.losses``).
+    2x average pooling to a ~min_size grid, channels from ``net``); per finer grid the decoder maps
+    its channels to that grid's by a spectral-norm 1x1 conv, doubles the grid by nearest upsampling
+    (cropped to the skip's size, so odd sizes align), adds the encoder map of that grid (an additive
+    skip: a third of a concatenating U-Net's cost at full resolution) and applies a spectral-norm
+    3x3 conv; a plain 1x1 conv (as in OASIS) gives the logits. The layout is not an input: it is the
+    target of the losses (``train.losses``).
     """
 
     def __init__(self, in_channels: int, in_size: tuple[int, int], num_classes: int, *,
@@ -79,9 +81,11 @@ class SegmentationDiscriminator(nn.Module):
             [spectral_norm(nn.Conv2d(in_channels, channels[0], 3, padding=1))]
             + [spectral_norm(nn.Conv2d(channels[k], channels[k + 1], 3, padding=1)) for k in range(steps)]
         )
-        self.decoder = nn.ModuleList(  # coarse -> fine
-            spectral_norm(nn.Conv2d(channels[k + 1] + channels[k], channels[k], 3, padding=1))
-            for k in reversed(range(steps))
+        self.lateral = nn.ModuleList(  # coarse -> fine: 1x1 to the finer grid's channels, before upsampling
+            spectral_norm(nn.Conv2d(channels[k + 1], channels[k], 1)) for k in reversed(range(steps))
+        )
+        self.decoder = nn.ModuleList(
+            spectral_norm(nn.Conv2d(channels[k], channels[k], 3, padding=1)) for k in reversed(range(steps))
         )
         self.head = nn.Conv2d(channels[0], num_classes + 1, 1)
 
@@ -90,7 +94,7 @@ class SegmentationDiscriminator(nn.Module):
         for k, conv in enumerate(self.encoder):
             x = F.leaky_relu(conv(x if k == 0 else F.avg_pool2d(x, 2, ceil_mode=True)), 0.2)
             skips.append(x)
-        for conv, skip in zip(self.decoder, reversed(skips[:-1])):
-            up = F.interpolate(x, scale_factor=2, mode="nearest")[..., : skip.shape[-2], : skip.shape[-1]]
-            x = F.leaky_relu(conv(torch.cat([up, skip], dim=1)), 0.2)
+        for lateral, conv, skip in zip(self.lateral, self.decoder, reversed(skips[:-1])):
+            up = F.interpolate(lateral(x), scale_factor=2, mode="nearest")[..., : skip.shape[-2], : skip.shape[-1]]
+            x = F.leaky_relu(conv(up + skip), 0.2)
         return self.head(x)

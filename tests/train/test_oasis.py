@@ -92,8 +92,9 @@ def test_stage2_and_single_control_train_with_the_oasis_discriminator(pairs):
 
 
 def test_discriminator_loss_on_real_pixels_falls_on_a_fixed_batch(pairs):
-    """D-only steps on one batch: its class-balanced loss on the real images falls well below its
-    start (~ln 12). 40 steps: the first ~10 mostly learn the "fake" class, which raises it first."""
+    """D-only steps on one batch: its class-balanced loss on the real images falls below its start
+    (~ln 12; 2.49 -> 1.94 here). 40 steps, not 20: the first ~10 mostly learn the "fake" class, which
+    raises the loss on real pixels before it falls."""
     images, labels = pairs
     trainer = Trainer(oasis_model(NetConfig(base_channels=16, max_channels=32, min_size=4)),
                       TrainConfig(batch_size=4, seed=1, image_augment=()), images, labels=labels)
@@ -114,7 +115,7 @@ def test_discriminator_loss_on_real_pixels_falls_on_a_fixed_batch(pairs):
         d_losses.append(loss.item())
         trainer._update("d2", loss)
     assert start == pytest.approx(math.log(12), rel=0.1)
-    assert real_loss() < 0.8 * start
+    assert real_loss() < 0.85 * start
     assert sum(d_losses[-5:]) < 0.7 * sum(d_losses[:5])
 
 
