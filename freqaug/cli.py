@@ -32,17 +32,21 @@ def _train(args: argparse.Namespace) -> int:
     if args.classes and not args.conditional:
         print("freqaug train: --classes sets the class list of a --conditional model; add --conditional", file=sys.stderr)
         return 2
+    if args.oasis and not args.conditional:
+        print("freqaug train: --oasis sets the image discriminator of a --conditional model; add --conditional",
+              file=sys.stderr)
+        return 2
     if not args.resume:
         config = RunConfig.from_file(args.config) if args.config else RunConfig()
         overrides = {k: v for k, v in (("stage1_steps", args.stage1_steps), ("stage2_steps", args.stage2_steps)) if v is not None}
         if args.single:
             overrides["single"] = True
         if args.conditional:
-            overrides["model"] = _conditional(config.model, args.classes)
+            overrides["model"] = _conditional(config.model, args.classes, oasis=args.oasis)
         config = dataclasses.replace(config, **overrides)
     elif args.config or args.single or args.conditional or args.stage1_steps is not None or args.stage2_steps is not None:
         print("freqaug train: --resume continues with the run's own config.json; drop "
-              "--config/--stage*-steps/--single/--conditional", file=sys.stderr)
+              "--config/--stage*-steps/--single/--conditional/--oasis", file=sys.stderr)
         return 2
     model = config.model if config else _saved_model(args.out)
     labels = None
@@ -107,9 +111,10 @@ def _saved_model(run_dir: Path):
     return RunConfig.from_file(config).model
 
 
-def _conditional(model, classes_path: Path | None):
+def _conditional(model, classes_path: Path | None, *, oasis: bool = False):
     """``model`` made layout-conditional on the classes of ``classes_path`` (a ClassSet JSON file:
-    names, palette, ignore_index, ...), on the CamVid classes without one, or on its own layout."""
+    names, palette, ignore_index, ...), on the CamVid classes without one, or on its own layout;
+    ``oasis``: with OASIS's per-pixel segmentation image discriminator."""
     import dataclasses
 
     from freqaug._json import parse_json
@@ -127,6 +132,8 @@ def _conditional(model, classes_path: Path | None):
             message = str(err)
             raise ValueError(message if message.startswith(str(classes_path)) else f"{classes_path}: {message}") from None
     layout = dataclasses.replace(model.layout, classes=classes) if model.layout else LayoutConfig(classes)
+    if oasis:
+        layout = dataclasses.replace(layout, image_discriminator="oasis")
     return dataclasses.replace(model, layout=layout)
 
 
@@ -356,6 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "labels/ (same file names)")
     train.add_argument("--classes", type=Path, default=None,
                        help="with --conditional: class list JSON {names, palette, ignore_index} (default: CamVid 11)")
+    train.add_argument("--oasis", action="store_true",
+                       help="with --conditional: OASIS's per-pixel (K+1)-class segmentation discriminator for the full "
+                            "image instead of the layout-concatenating one (docs/models.md)")
     train.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     train.add_argument("--skip-bad", action="store_true",
                        help="leave unreadable or corrupt image files (with --conditional also pairs with a missing, "

@@ -1,6 +1,6 @@
 """OASIS image discriminator in training: the per-pixel (K+1)-class losses against hand-computed
 values, stage 2 and the single control train with it, its loss on real pixels falls on a fixed batch,
-the target layout moves with the image, and resume is exact."""
+the target layout moves with the image, resume is exact, and `freqaug train --conditional --oasis` selects it."""
 import dataclasses
 import math
 
@@ -8,13 +8,17 @@ import numpy as np
 import pytest
 import torch
 
+from freqaug import cli
 from freqaug.models import NetConfig, SegmentationDiscriminator
 from freqaug.train import TrainConfig, Trainer, load_checkpoint, save_checkpoint
 from freqaug.train.checkpoint import CheckpointError
 from freqaug.train.losses import (
     balanced_class_weights, balanced_cross_entropy, d_oasis_loss, fake_class_cross_entropy, g_oasis_loss,
 )
-from tests.train.test_conditional import MODEL, TRAIN, _params, pairs  # noqa: F401 (pairs: a fixture)
+from freqaug.train.run import RunConfig
+from tests.train.test_conditional import (  # noqa: F401 (pairs: a fixture)
+    MODEL, TRAIN, _params, _tiny_config, _write_pairs, pairs,
+)
 
 
 def oasis_model(discriminator: NetConfig | None = None, image_discriminator: str = "oasis"):
@@ -150,3 +154,13 @@ def test_oasis_resume_equals_uninterrupted(pairs, tmp_path, split):
     concat = Trainer(oasis_model(image_discriminator="concat"), TRAIN, images, labels=labels)
     with pytest.raises(CheckpointError, match="model_config differs"):
         load_checkpoint(concat, path)
+
+
+def test_cli_trains_with_the_oasis_discriminator(tmp_path, capsys):
+    data, run = _write_pairs(tmp_path / "data", n=4), tmp_path / "run"
+    args = ["train", "--data", str(data), "--out", str(run), "--config", str(_tiny_config(tmp_path)), "--conditional",
+            "--oasis"]
+    assert cli.main(args) == 0
+    assert RunConfig.from_file(run / "config.json").model.layout.image_discriminator == "oasis"
+    assert cli.main(["train", "--data", str(data), "--out", str(tmp_path / "r2"), "--oasis"]) == 2
+    assert "--oasis sets the image discriminator of a --conditional model" in capsys.readouterr().err
