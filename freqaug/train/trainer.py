@@ -220,23 +220,29 @@ class Trainer:
 
     def _judge(self, disc: nn.Module, x: Tensor, policy: tuple[str, ...], cond: Tensor | None = None,
                layout: Tensor | None = None) -> Tensor:
-        """Logits of ``disc`` for augmented ``x``; a layout is area-pooled to x's size and moved with
-        it by the spatial ops (colour ops touch x alone), so the pair stays aligned."""
-        if layout is None:
-            return disc(self._aug(x, policy), cond)
-        return disc(*self._aug_pair(x, layout, policy, cond))
+        """Logits of ``disc`` for augmented ``x`` given its cascade sources and layout, moved with it."""
+        x, (cond, layout) = self._aug_aligned(x, policy, (cond, layout))
+        return disc(x, cond) if layout is None else disc(x, cond, layout)
 
-    def _aug_pair(self, x: Tensor, layout: Tensor, policy: tuple[str, ...], cond: Tensor | None = None):
-        """(augmented x, cond, its layout area-pooled to x's size and moved by the same spatial ops)."""
+    def _aug_aligned(self, x: Tensor, policy: tuple[str, ...], maps: tuple[Tensor | None, ...]):
+        """(augmented x, maps): every map (cascade sources, a layout) is resized to x's grid and moved
+        by the same spatial ops, colour ops touch x alone, so a discriminator judges aligned pairs
+        (a real band shifted against its real sources would teach it that alignment does not matter)."""
         if "color" in policy:
             x = self._aug(x, ("color",))
-        both = self._aug(torch.cat([x, resize_to(layout, x.shape[-2:])], dim=1), tuple(p for p in policy if p != "color"))
-        return both[:, : x.shape[1]], cond, both[:, x.shape[1]:]
+        spatial = tuple(p for p in policy if p != "color")
+        present = [resize_to(m, x.shape[-2:]) for m in maps if m is not None]
+        if not spatial or not present:
+            return (self._aug(x, spatial) if spatial else x), maps
+        moved = self._aug(torch.cat([x, *present], dim=1), spatial).split(
+            [x.shape[1], *(m.shape[1] for m in present)], dim=1)
+        parts = iter(moved[1:])
+        return moved[0], tuple(None if m is None else next(parts) for m in maps)
 
     def _segment(self, disc: nn.Module, x: Tensor, policy: tuple[str, ...], layout: Tensor) -> tuple[Tensor, Tensor]:
         """(per-pixel logits, target layout) of a segmentation discriminator for augmented ``x``:
         the layout moves with the image, and pixels translation or cutout emptied have no class."""
-        x, _, moved = self._aug_pair(x, layout, policy)
+        x, (moved,) = self._aug_aligned(x, policy, (layout,))
         return disc(x), moved
 
     def _r1_due(self, step: int) -> bool:

@@ -205,3 +205,25 @@ def test_ema_rampup_lets_a_fresh_generator_through_early(images, rampup):
         assert gap_to_model < 1e-2 * moved
     else:  # half-life 10k images: the EMA barely leaves its start
         assert gap_to_model > 100 * moved
+
+
+def test_band_discriminators_see_sources_moved_with_their_band(images):
+    """A cascade band and its sources (resized to its grid) go through the same translation and
+    cutout, so real (band, sources) pairs stay aligned; colour touches the band alone."""
+    trainer = make_trainer(images, seed=3, cascade={"LH1": ["LL2"]})
+    seen = {}
+
+    def disc(x, cond=None):
+        seen.update(x=x, cond=cond)
+        return x.sum((1, 2, 3))
+
+    band = torch.rand(4, 3, 16, 24) + 0.5
+    trainer._judge(disc, band, ("translation", "cutout"), band.clone())  # sources equal to the band
+    assert not torch.equal(seen["x"], band)  # it did move
+    assert torch.equal(seen["x"], seen["cond"])  # and its sources with it
+    coarse = torch.nn.functional.avg_pool2d(band, 2)  # a level-2 source of a level-1 band
+    trainer._judge(disc, band, ("translation", "cutout"), coarse)
+    assert seen["cond"].shape == band.shape
+    assert torch.equal(seen["x"].eq(0).all(1), seen["cond"].eq(0).all(1))  # emptied pixels line up
+    trainer._judge(disc, band, ("color",), coarse)
+    assert torch.equal(seen["cond"], coarse) and not torch.equal(seen["x"], band)
