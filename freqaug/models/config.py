@@ -22,15 +22,21 @@ class NetConfig:
 
     base_channels: channels at the output (generator) / input (discriminator) resolution, doubled
     per halving of the resolution up to max_channels; min_size: the smaller side of the coarsest grid.
+    source_width: channels of a cascade generator's *source path*, three 3x3 convs at the band's
+    own resolution from its sources to its output, added to it, so detail is drawn where the
+    sources have edges (``benchmarks/diagnose_detail_bands.py``); 0: none. Generators only;
+    omitted from JSON at 0, so configs written before it existed load unchanged.
     """
 
     base_channels: int = 32
     max_channels: int = 256
     min_size: int = 4
+    source_width: int = 0
 
     def __post_init__(self) -> None:
         for name in ("base_channels", "max_channels", "min_size"):
             _check_int(getattr(self, name), f"{type(self).__name__}.{name}", minimum=1)
+        _check_int(self.source_width, "NetConfig.source_width", minimum=0)
         if self.max_channels < self.base_channels:
             raise ValueError(
                 f"NetConfig.max_channels: expected >= base_channels ({self.base_channels}), got {self.max_channels}"
@@ -109,7 +115,7 @@ class FreqGANConfig:
     z_dim: int = 128
     block_dim: int | None = None
     cascade: Mapping[str, tuple[str, ...]] | str = "auto"
-    generator: NetConfig = field(default_factory=NetConfig)
+    generator: NetConfig = field(default_factory=lambda: NetConfig(source_width=32))
     discriminator: NetConfig = field(default_factory=NetConfig)
     band_generators: Mapping[str, NetConfig] = field(default_factory=dict)
     alpha: str = "scalar"
@@ -183,9 +189,9 @@ class FreqGANConfig:
             spec=self.spec.to_dict(),
             image_size=list(self.image_size),
             cascade={k: list(v) for k, v in self.cascade.items()},
-            generator=dataclasses.asdict(self.generator),
-            discriminator=dataclasses.asdict(self.discriminator),
-            band_generators={k: dataclasses.asdict(v) for k, v in self.band_generators.items()},
+            generator=_net_to_dict(self.generator),
+            discriminator=_net_to_dict(self.discriminator),
+            band_generators={k: _net_to_dict(v) for k, v in self.band_generators.items()},
         )
         if self.layout is None:
             del data["layout"]
@@ -225,6 +231,14 @@ class FreqGANConfig:
     def from_json(cls, text: str) -> FreqGANConfig:
         """Inverse of :meth:`to_json`."""
         return cls.from_dict(parse_json(text, "FreqGANConfig"))
+
+
+def _net_to_dict(net: NetConfig) -> dict[str, Any]:
+    """A NetConfig as JSON-ready dict, without source_width at 0 (see :class:`NetConfig`)."""
+    data = dataclasses.asdict(net)
+    if not data["source_width"]:
+        del data["source_width"]
+    return data
 
 
 def _net_from_dict(data: Any, key: str) -> NetConfig:

@@ -3,7 +3,10 @@
 DCGAN-style with modern details: a linear layer to a small grid, then (x2 nearest upsampling,
 3x3 conv, LeakyReLU, pixel norm) blocks, then a 3x3 conv to the output channels, cropped to the
 exact output size (band sizes can be odd). Cascade inputs (patent [0011]) are resized to every
-block's grid and concatenated as extra channels. A conditional generator also takes a one-hot
+block's grid and concatenated as extra channels; with ``net.source_width`` a small full-resolution
+conv net maps them straight to the output too (the source path), which the coarse-to-fine blocks
+alone hardly learn: without it detail bands come out as dense texture unrelated to their sources'
+edges (``benchmarks/diagnose_detail_bands.py``). A conditional generator also takes a one-hot
 layout, applied after every block's pixel norm by spatially-adaptive modulation (SPADE).
 """
 from __future__ import annotations
@@ -46,6 +49,27 @@ class _UpBlock(nn.Module):
         return x if self.spade is None else self.spade(x, layout)
 
 
+class _SourcePath(nn.Module):
+    """Cascade sources at the output size -> an additive output term (three 3x3 convs).
+
+    Plain convolutions, not equalized-learning-rate ones: under Adam they move ~10x faster relative
+    to their size, and an equalized path learned too slowly to matter within a CPU-sized run
+    (alignment 0.19 vs 0.53 after 200 steps in ``benchmarks/diagnose_detail_bands.py``)."""
+
+    def __init__(self, in_channels: int, out_channels: int, width: int) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList(
+            [nn.Conv2d(in_channels, width, 3, padding=1), nn.Conv2d(width, width, 3, padding=1),
+             nn.Conv2d(width, out_channels, 3, padding=1)]
+        )
+
+    def forward(self, sources: Tensor) -> Tensor:
+        x = sources
+        for k, conv in enumerate(self.convs):
+            x = conv(x) if k == len(self.convs) - 1 else F.leaky_relu(conv(x), 0.2)
+        return x
+
+
 class ConvGenerator(nn.Module):
     """z (N, z_dim) [+ condition maps (N, cond_channels, h, w)] [+ one-hot layout (N, layout_channels,
     H, W) at any size] -> (N, out_channels, *out_size).
@@ -82,6 +106,8 @@ class ConvGenerator(nn.Module):
             for k in range(steps + 1)
         )
         self.to_out = EqualConv2d(channels[-1], out_channels, 3)
+        use_path = cond_channels > 0 and net.source_width > 0
+        self.source_path = _SourcePath(cond_channels, out_channels, net.source_width) if use_path else None
 
     def forward(self, z: Tensor, cond: Tensor | None = None, layout: Tensor | None = None) -> Tensor:
         if (cond is None) != (self.cond_channels == 0):
@@ -96,6 +122,8 @@ class ConvGenerator(nn.Module):
         for block, grid_layout in zip(self.blocks, layouts):
             x = block(x, cond, grid_layout)
         out = self.to_out(x)[..., : self.out_size[0], : self.out_size[1]]
+        if self.source_path is not None:
+            out = out + self.source_path(resize_to(cond, self.out_size))
         return torch.tanh(out) if self.output == "tanh" else out
 
     def _layouts(self, layout: Tensor | None) -> list[Tensor | None]:

@@ -31,7 +31,8 @@ SPECS = {
 
 
 def small_config(spec=SPECS["dwt"], **kw) -> FreqGANConfig:
-    return FreqGANConfig(spec=spec, image_size=(24, 32), z_dim=64, generator=SMALL, discriminator=SMALL, **kw)
+    kw = {"generator": SMALL, **kw}
+    return FreqGANConfig(spec=spec, image_size=(24, 32), z_dim=64, discriminator=SMALL, **kw)
 
 
 # ---- noise ----------------------------------------------------------------------------------
@@ -226,6 +227,42 @@ def test_samples_do_not_depend_on_the_batch():
         whole = model(z).image
         parts = torch.cat([model(z[:1]).image, model(z[1:]).image])
     torch.testing.assert_close(whole, parts, atol=1e-5, rtol=1e-5)
+
+
+def test_source_path_maps_a_cascade_bands_sources_straight_to_its_output():
+    """With ``source_width`` a cascade generator adds a full-resolution conv net of its sources to
+    its output; the path's reach is its three 3x3 convs."""
+    net = NetConfig(base_channels=8, max_channels=16, min_size=4, source_width=8)
+    model = FreqGAN(small_config(generator=net, cascade={"LH2": ["LL2"]})).eval()
+    gen = model.generators["LH2"]
+    assert gen.source_path is not None and model.generators["LL2"].source_path is None  # cascade bands only
+    assert model.baseline.source_path is None
+    noise = torch.randn(1, model.config.noise_block_dim)
+    sources = {"LL2": torch.zeros(1, 3, *model.band_shapes["LL2"])}
+    with torch.no_grad():
+        base = model.generate_band("LH2", noise, sources)
+        path = gen.source_path(sources["LL2"])
+        bumped = {"LL2": sources["LL2"].clone()}
+        bumped["LL2"][0, :, 3, 4] = 5.0
+        delta = model.generate_band("LH2", noise, bumped) - base
+        path_delta = gen.source_path(bumped["LL2"]) - path
+        gen.source_path = None
+        without = model.generate_band("LH2", noise, sources)
+    torch.testing.assert_close(base, without + path)  # an additive term
+    assert delta[0, :, 3, 4].abs().sum() > 0
+    assert path_delta[0, :, 3, 4].abs().sum() > 0 and path_delta[0, :, 0, 0].abs().sum() == 0  # 7x7 reach
+
+
+def test_source_path_is_on_by_default_and_old_configs_load_without_it():
+    assert FreqGANConfig().generator.source_width == 32
+    assert NetConfig().source_width == 0  # discriminators and explicit nets: none
+    data = FreqGANConfig().to_dict()
+    assert data["generator"]["source_width"] == 32 and "source_width" not in data["discriminator"]
+    old = {**data, "generator": {k: v for k, v in data["generator"].items() if k != "source_width"}}
+    assert FreqGANConfig.from_dict(old).generator.source_width == 0  # a config from before it existed
+    assert FreqGANConfig.from_dict(data) == FreqGANConfig()
+    with pytest.raises(ValueError, match=r"NetConfig.source_width: expected an integer >= 0, got -1"):
+        NetConfig(source_width=-1)
 
 
 # ---- config ---------------------------------------------------------------------------------
