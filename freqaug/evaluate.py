@@ -33,6 +33,7 @@ from freqaug.data import (
 )
 from freqaug.metrics import (
     band_energy,
+    band_kurtosis,
     evaluate_segmentation,
     feature_stats,
     frechet_distance,
@@ -180,12 +181,14 @@ def band_groups(spec: BandSpec) -> dict[str, list[str]]:
 
 
 def _band_entry(real: Tensor, fake: Tensor, spec: BandSpec) -> dict[str, Any]:
-    """Share of the energy per band and per level, real vs generated, in the model's [-1, 1] space."""
-    shares = {name: band_energy(decompose(x.double() * 2 - 1, spec))
-              for name, x in (("real", real), ("generated", fake))}
+    """Share of the energy and kurtosis per band, and energy per level, real vs generated, in the
+    model's [-1, 1] space."""
+    bands = {name: decompose(x.double() * 2 - 1, spec) for name, x in (("real", real), ("generated", fake))}
+    shares = {name: band_energy(b) for name, b in bands.items()}
+    kurtosis = {name: band_kurtosis(b) for name, b in bands.items()}
     groups = band_groups(spec)
     per_level = {name: {g: sum(s[b] for b in bands) for g, bands in groups.items()} for name, s in shares.items()}
-    return {"status": "ok", "spec": spec.describe(), "bands": shares, "levels": per_level}
+    return {"status": "ok", "spec": spec.describe(), "bands": shares, "levels": per_level, "kurtosis": kurtosis}
 
 
 def _segnet_features(model, images: Tensor, desc: str, batch_size: int) -> Tensor:
@@ -493,11 +496,15 @@ def _spectrum_lines(d: Mapping[str, float]) -> list[str]:
 
 def _band_lines(e: Mapping[str, Any]) -> list[str]:
     real, gen = e["bands"]["real"], e["bands"]["generated"]
-    bands = [(name, _fmt(r), _fmt(gen[name]), _fmt(gen[name] / r) if r else "-") for name, r in real.items()]
+    kurt = e.get("kurtosis", {})
+    kr, kg = kurt.get("real", {}), kurt.get("generated", {})
+    bands = [(name, _fmt(r), _fmt(gen[name]), _fmt(gen[name] / r) if r else "-",
+              _fmt(kr[name]) if name in kr else "-", _fmt(kg[name]) if name in kg else "-") for name, r in real.items()]
     levels = [(name, _fmt(r), _fmt(e["levels"]["generated"][name])) for name, r in e["levels"]["real"].items()]
     return _section(f"Energy per band ({e['spec']}; share of the total, images in [-1, 1])", [
-        *_table(("band", "real", "generated", "generated / real"), bands), "",
-        *_table(("level", "real", "generated"), levels), "", "Bars: band_energy.png."])
+        *_table(("band", "real", "generated", "generated / real", "kurtosis real", "kurtosis generated"), bands), "",
+        *_table(("level", "real", "generated"), levels), "",
+        "Kurtosis 3: Gaussian noise; real detail bands are sparse (edges), far above 3. Bars: band_energy.png."])
 
 
 def _skipped_lines(entry: Mapping[str, Any]) -> list[str]:

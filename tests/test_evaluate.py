@@ -105,6 +105,8 @@ def test_json_metrics_are_finite_and_consistent(evaluated):
         assert sum(energy["bands"][name].values()) == pytest.approx(1)
         assert sum(energy["levels"][name].values()) == pytest.approx(1)
         assert energy["levels"][name]["level1"] == pytest.approx(sum(energy["bands"][name][b] for b in ("LH1", "HL1", "HH1")))
+        assert list(energy["kurtosis"][name]) == list(BandSpec(levels=2).band_names)
+        assert all(k >= 1 for k in energy["kurtosis"][name].values())  # kurtosis is never below 1
 
 
 def test_segnet_features_give_frechet_distance_and_precision_recall(evaluated, segnet_file):

@@ -22,7 +22,7 @@ from freqaug.metrics.segnet import (
     segnet_features,
     train_segnet,
 )
-from freqaug.metrics.spectrum import band_energy, radial_power_spectrum, spectrum_distance
+from freqaug.metrics.spectrum import band_energy, band_kurtosis, radial_power_spectrum, spectrum_distance
 from freqaug.metrics.swd import laplacian_pyramid, sliced_wasserstein, swd
 
 _INCEPTION = ("FIDInceptionV3", "InceptionWeightsError", "InceptionWeightsNotFoundError", "inception_features",
@@ -35,6 +35,7 @@ __all__ = [
     "SegNetConfig",
     "SegNetFileError",
     "band_energy",
+    "band_kurtosis",
     "confusion_matrix",
     "evaluate_segmentation",
     "feature_stats",

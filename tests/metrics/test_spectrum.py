@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from freqaug.bands import BandSpec, decompose
-from freqaug.metrics import band_energy, radial_power_spectrum
+from freqaug.metrics import band_energy, band_kurtosis, radial_power_spectrum
 
 
 def _sinusoid(freq: float, size: int = 64) -> torch.Tensor:
@@ -56,3 +56,17 @@ def test_band_energy_of_an_orthogonal_wavelet_is_conserved():
 def test_bad_bins(bins):
     with pytest.raises(ValueError, match="bins: expected a positive integer"):
         radial_power_spectrum(torch.rand(1, 1, 8, 8), bins=bins)
+
+
+def test_band_kurtosis_separates_gaussian_texture_from_sparse_edges():
+    g = torch.Generator().manual_seed(0)
+    gaussian = torch.randn(4, 3, 64, 64, generator=g, dtype=torch.float64)
+    laplace = torch.distributions.Laplace(0.0, 1.0).sample((4, 3, 64, 64)).double()
+    sparse = torch.zeros(4, 3, 64, 64, dtype=torch.float64)
+    sparse[:, :, ::16, :] = 1.0  # a few edge rows, zero elsewhere
+    k = band_kurtosis({"gaussian": gaussian, "laplace": laplace, "sparse": sparse})
+    assert k["gaussian"] == pytest.approx(3.0, abs=0.1)
+    assert k["laplace"] == pytest.approx(6.0, abs=0.5)
+    p = 1 / 16
+    assert k["sparse"] == pytest.approx((1 - 3 * p + 3 * p * p) / (p * (1 - p)))  # Bernoulli(p): 12.07
+    assert math.isnan(band_kurtosis({"flat": torch.ones(1, 1, 4, 4)})["flat"])
