@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_downstream.py [--arms none standard fda bands blend replace25 replace50]
         [--seeds 0 1 2] [--budgets 360 1080] [--bundle runs/camvid/bundle.safetensors]
+        [--layout-bundle runs/cond_camvid/bundle.safetensors]
         [--data ../shared/data/camvid/128x96 | --drawn] [--out benchmarks/results/downstream]
 
 For every (budget, seed, arm) the fixed SegNet (``freqaug.metrics.SegNet``, width 24, ~1.1M
@@ -14,8 +15,9 @@ training images as references; standard + freqaug bands / blend (p = 0.5, from a
 scenes generated once per run from the bundle; its generation counts in the run's wall-clock);
 replace25 / replace50: a layout-conditional bundle's labelled synthetic pairs (scenes drawn from
 training label maps edited by flip / shift / copy-paste, a pool of --pool-size pairs) mixed in at
-0.25 / 0.5 per real sample, then the standard pipeline; with an unconditional bundle they are
-listed as not run.
+0.25 / 0.5 per real sample, then the standard pipeline. bands / blend read the unconditional
+``--bundle``, the replace arms the layout-conditional ``--layout-bundle`` (without one they are
+listed as not run), so one grid compares both; each kind of arm keeps to one bundle per grid.
 
 Resumable: each finished run is added to OUT/downstream.json (written atomically) and a rerun skips
 the runs recorded there, so the grid can be completed over several sessions; after every run the
@@ -197,9 +199,17 @@ def done_keys(results: dict[str, Any]) -> set[tuple[str, int, int]]:
     return {(r["arm"], r["budget"], r["seed"]) for r in results["runs"]}
 
 
-def check_bundle(results: dict[str, Any], bundle: dict[str, Any], path: Path) -> None:
-    """Refuse to mix freqaug runs made with different bundles in one results file."""
+def bundle_for(arm: str, args: argparse.Namespace) -> Path:
+    """The bundle arm ``arm`` reads: the layout-conditional one for replace arms, else ``--bundle``."""
+    return args.layout_bundle if arm in REPLACE_RATIOS else args.bundle
+
+
+def check_bundle(results: dict[str, Any], bundle: dict[str, Any], path: Path, replace: bool) -> None:
+    """Refuse to mix runs of one kind of arm (bands / blend, or replace) made with different bundles
+    in one results file."""
     for run in results["runs"]:
+        if (run["arm"] in REPLACE_RATIOS) != replace:
+            continue
         if run.get("bundle") and run["bundle"]["sha256"] != bundle["sha256"]:
             raise SystemExit(
                 f"{path}: run {run['arm']}/{run['budget']}/{run['seed']} used bundle sha256 "
@@ -216,7 +226,7 @@ def run_one(arm: str, budget: int, seed: int, data: dict[str, Any], weights: tor
     train_x, train_y = data["train"]
     load_before = os.getloadavg()[0]
     start = time.perf_counter()
-    augment = make_arm(arm, train_images=train_x, bundle_path=args.bundle, seed=seed, p=args.p,
+    augment = make_arm(arm, train_images=train_x, bundle_path=bundle_for(arm, args), seed=seed, p=args.p,
                        pool_size=args.pool_size, train_labels=train_y)
     pool_seconds = sum(getattr(a, "pool_seconds", 0.0) for a in getattr(augment, "augments", ()))
     model = train_segnet(train_x, train_y, num_classes=NUM_CLASSES, ignore_index=IGNORE_INDEX, steps=budget,
@@ -230,7 +240,7 @@ def run_one(arm: str, budget: int, seed: int, data: dict[str, Any], weights: tor
         "seconds": round(train_seconds, 2), "pool_seconds": round(pool_seconds, 2),
         "seconds_per_step": round(train_seconds / max(budget, 1), 4),
         "eval_seconds": round(time.perf_counter() - start - train_seconds, 2),
-        "bundle": args.bundle_info if needs_bundle(arm) else None,
+        "bundle": args.bundle_infos.get(arm) if needs_bundle(arm) else None,
         "synthetic_pairs": {"ratio": REPLACE_RATIOS[arm], "pool_size": args.pool_size,
                             "label_aug": LabelAugConfig().to_dict()} if arm in REPLACE_RATIOS else None,
         "provenance": {"date": utc_now(), "load_average_1min_before": round(load_before, 2),
@@ -250,7 +260,7 @@ def arm_cost(arms: list[str], data: dict[str, Any], args: argparse.Namespace, re
     built, times = {}, {"segnet step": []}
     for arm in (a for a in arms if a != "none"):
         start = time.perf_counter()
-        built[arm] = make_arm(arm, train_images=train_x, bundle_path=args.bundle, seed=0, p=args.p,
+        built[arm] = make_arm(arm, train_images=train_x, bundle_path=bundle_for(arm, args), seed=0, p=args.p,
                               pool_size=args.pool_size, train_labels=train_y)
         times[arm] = [time.perf_counter() - start]  # construction, reported apart
     model = SegNet(SegNetConfig(NUM_CLASSES, width=WIDTH))
@@ -442,12 +452,35 @@ def write_reports(results: dict[str, Any], out: Path, command: str) -> None:
 
 # ---- main -------------------------------------------------------------------------------------------
 
+def bundle_infos(arms: list[str], args: argparse.Namespace, results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """arm -> what identifies its bundle, for the arms that read one and have it (a missing --bundle
+    stops with the command that trains it; a missing --layout-bundle leaves the replace arms not run)."""
+    infos: dict[str, dict[str, Any]] = {}
+    by_path: dict[Path, dict[str, Any]] = {}
+    for arm in (a for a in arms if needs_bundle(a)):
+        path = bundle_for(arm, args)
+        if path is None:
+            continue
+        if not path.is_file():
+            flag = "--layout-bundle" if arm in REPLACE_RATIOS else "--bundle"
+            raise SystemExit(f"{path}: no bundle for arm {arm!r}; train one with `{BUNDLE_COMMAND}"
+                             f"{' --conditional' if arm in REPLACE_RATIOS else ''}` (CamVid train only) or pass "
+                             f"{flag} / leave that arm out")
+        if path not in by_path:
+            by_path[path] = bundle_info(path)
+        check_bundle(results, by_path[path], args.out / "downstream.json", replace=arm in REPLACE_RATIOS)
+        infos[arm] = by_path[path]
+    return infos
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--budgets", nargs="+", type=int, default=[360, 1080], help="optimiser steps, one run each")
     parser.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE, help=f"bundle for bands/blend (`{BUNDLE_COMMAND}`)")
+    parser.add_argument("--layout-bundle", type=Path, default=None,
+                        help=f"layout-conditional bundle for the replace arms (`{BUNDLE_COMMAND} --conditional`)")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with train/ and val/ (CamVid layout)")
     parser.add_argument("--drawn", action="store_true",
                         help="drawn street scenes instead of --data (also when it is absent)")
@@ -479,15 +512,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     grid = results.setdefault("grid", {"arms": [], "seeds": [], "budgets": []})
     for key, values in (("arms", arms), ("seeds", args.seeds), ("budgets", args.budgets)):
         grid[key] = sorted(set(grid[key]) | set(values), key=arm_order if key == "arms" else None)
-    args.bundle_info = None
-    if any(needs_bundle(a) for a in arms):
-        if not args.bundle.is_file():
-            raise SystemExit(f"{args.bundle}: no bundle for the arms {[a for a in arms if needs_bundle(a)]}; train one "
-                             f"with `{BUNDLE_COMMAND}` (CamVid train only) or pass --bundle / leave those arms out")
-        args.bundle_info = bundle_info(args.bundle)
-        check_bundle(results, args.bundle_info, args.out / "downstream.json")
+    args.bundle_infos = bundle_infos(arms, args, results)
     for arm in arms:
-        reason = unavailable(arm, args.bundle if args.bundle_info else None)
+        reason = unavailable(arm, bundle_for(arm, args) if arm in args.bundle_infos else None)
         if reason is not None:
             results["not_run"][arm] = reason
             print(f"not run: {reason}", flush=True)

@@ -112,16 +112,25 @@ def test_replace_arms_run_with_a_conditional_bundle(bench, bundle, tmp_path):
     from freqaug.data import CAMVID
     from freqaug.models import LayoutConfig
 
-    run(bench, tmp_path, bundle, "--arms", "none", "replace25", "--seeds", "0")  # unconditional: not run
+    run(bench, tmp_path, bundle, "--arms", "none", "replace25", "--seeds", "0")  # no --layout-bundle: not run
     assert "replace25" in json.loads((tmp_path / "downstream.json").read_text())["not_run"]
     cond = build_bundle(tmp_path / "cond.safetensors", layout=LayoutConfig(CAMVID, hidden=4))
-    result = run(bench, tmp_path, cond, "--arms", "none", "blend", "replace25", "replace50", "--seeds", "0")
-    assert result["trained"] == [("replace25", 2, 0), ("replace50", 2, 0)]
+    result = run(bench, tmp_path, bundle, "--layout-bundle", str(cond), "--arms", "none", "blend", "replace25",
+                 "replace50", "--seeds", "0")
+    assert result["trained"] == [("blend", 2, 0), ("replace25", 2, 0), ("replace50", 2, 0)]  # one grid, two bundles
     recorded = json.loads((tmp_path / "downstream.json").read_text())
-    assert list(recorded["not_run"]) == ["blend"] and "layout-conditional" in recorded["not_run"]["blend"]
+    assert recorded["not_run"] == {}
     pairs = {r["arm"]: r for r in recorded["runs"]}
+    assert pairs["blend"]["bundle"]["sha256"] != pairs["replace25"]["bundle"]["sha256"]
     assert pairs["replace50"]["synthetic_pairs"]["ratio"] == 0.5 and pairs["replace25"]["pool_seconds"] > 0
     assert pairs["replace25"]["bundle"]["classes"][:2] == ["sky", "building"] and pairs["none"]["synthetic_pairs"] is None
+    other = build_bundle(tmp_path / "cond2.safetensors", seed=1, layout=LayoutConfig(CAMVID, hidden=4))
+    with pytest.raises(SystemExit, match="another --out for another bundle"):  # replace runs keep to their bundle
+        run(bench, tmp_path, bundle, "--layout-bundle", str(other), "--arms", "replace25", "--seeds", "1")
+    with pytest.raises(SystemExit, match=r"missing.safetensors: no bundle for arm 'replace25'.*--conditional"):
+        run(bench, tmp_path, bundle, "--layout-bundle", str(tmp_path / "missing.safetensors"), "--arms", "replace25")
+    swapped = run(bench, tmp_path / "swapped", cond, "--arms", "blend", "--seeds", "0")  # conditional --bundle
+    assert swapped["trained"] == [] and "layout-conditional" in swapped["not_run"]["blend"]
     table = (tmp_path / "downstream.md").read_text()
     assert "| 2 | replace25 | 1 of 1 |" in table and "| 2 | replace50 | 1 of 1 |" in table
-    assert "| all | blend | 0 | not run |" in table and "replace25 | 0 | not run" not in table
+    assert "| 2 | blend | 1 of 1 |" in table and "replace25 | 0 | not run" not in table
