@@ -496,10 +496,9 @@ def _spectrum_lines(d: Mapping[str, float]) -> list[str]:
 
 def _band_lines(e: Mapping[str, Any]) -> list[str]:
     real, gen = e["bands"]["real"], e["bands"]["generated"]
-    kurt = e.get("kurtosis", {})
-    kr, kg = kurt.get("real", {}), kurt.get("generated", {})
-    bands = [(name, _fmt(r), _fmt(gen[name]), _fmt(gen[name] / r) if r else "-",
-              _fmt(kr[name]) if name in kr else "-", _fmt(kg[name]) if name in kg else "-") for name, r in real.items()]
+    kr, kg = e["kurtosis"]["real"], e["kurtosis"]["generated"]
+    bands = [(name, _fmt(r), _fmt(gen[name]), _fmt(gen[name] / r) if r else "-", _fmt(kr[name]), _fmt(kg[name]))
+             for name, r in real.items()]
     levels = [(name, _fmt(r), _fmt(e["levels"]["generated"][name])) for name, r in e["levels"]["real"].items()]
     return _section(f"Energy per band ({e['spec']}; share of the total, images in [-1, 1])", [
         *_table(("band", "real", "generated", "generated / real", "kurtosis real", "kurtosis generated"), bands), "",

@@ -60,8 +60,9 @@ def band_kurtosis(bands: Mapping[str, Tensor]) -> dict[str, float]:
         x = band.detach().double().transpose(0, 1).flatten(1)  # (C, everything else)
         x = x - x.mean(dim=1, keepdim=True)
         var = x.square().mean(dim=1)
-        kurt = x.pow(4).mean(dim=1) / var.square().clamp_min(1e-300)
-        out[name] = float(torch.where(var > 0, kurt, torch.nan).nanmean()) if bool((var > 0).any()) else float("nan")
+        varying = var > 0  # a constant channel has no kurtosis
+        kurt = x.pow(4).mean(dim=1)[varying] / var[varying].square()
+        out[name] = float(kurt.mean()) if kurt.numel() else float("nan")
     return out
 
 
