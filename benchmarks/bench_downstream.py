@@ -199,8 +199,8 @@ def done_keys(results: dict[str, Any]) -> set[tuple[str, int, int]]:
     return {(r["arm"], r["budget"], r["seed"]) for r in results["runs"]}
 
 
-def bundle_for(arm: str, args: argparse.Namespace) -> Path:
-    """The bundle arm ``arm`` reads: the layout-conditional one for replace arms, else ``--bundle``."""
+def bundle_for(arm: str, args: argparse.Namespace) -> Path | None:
+    """The bundle arm ``arm`` reads: ``--layout-bundle`` (None when not given) for replace arms, else ``--bundle``."""
     return args.layout_bundle if arm in REPLACE_RATIOS else args.bundle
 
 
