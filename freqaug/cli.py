@@ -43,10 +43,13 @@ def _train(args: argparse.Namespace) -> int:
             overrides["single"] = True
         if args.conditional:
             overrides["model"] = _conditional(config.model, args.classes, oasis=args.oasis)
+        if args.labelmix is not None:
+            overrides["train"] = dataclasses.replace(config.train, labelmix=args.labelmix)
         config = dataclasses.replace(config, **overrides)
-    elif args.config or args.single or args.conditional or args.stage1_steps is not None or args.stage2_steps is not None:
+    elif (args.config or args.single or args.conditional or args.labelmix is not None or args.stage1_steps is not None
+          or args.stage2_steps is not None):
         print("freqaug train: --resume continues with the run's own config.json; drop "
-              "--config/--stage*-steps/--single/--conditional/--oasis", file=sys.stderr)
+              "--config/--stage*-steps/--single/--conditional/--oasis/--labelmix", file=sys.stderr)
         return 2
     model = config.model if config else _saved_model(args.out)
     labels = None
@@ -366,6 +369,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--oasis", action="store_true",
                        help="with --conditional: OASIS's per-pixel (K+1)-class segmentation discriminator for the full "
                             "image instead of the layout-concatenating one (docs/models.md)")
+    train.add_argument("--labelmix", type=float, default=None, metavar="WEIGHT",
+                       help="with an OASIS discriminator: weight of its LabelMix consistency loss (OASIS uses 10; "
+                            "default: the config's train.labelmix, 0)")
     train.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     train.add_argument("--skip-bad", action="store_true",
                        help="leave unreadable or corrupt image files (with --conditional also pairs with a missing, "

@@ -8,7 +8,8 @@ from torch import Tensor
 
 __all__ = [
     "balanced_class_weights", "balanced_cross_entropy", "d_hinge_loss", "d_logistic_loss", "d_oasis_loss",
-    "fake_class_cross_entropy", "g_hinge_loss", "g_nonsaturating_loss", "g_oasis_loss", "r1_penalty",
+    "fake_class_cross_entropy", "g_hinge_loss", "g_nonsaturating_loss", "g_oasis_loss", "labelmix_loss",
+    "labelmix_mask", "r1_penalty",
 ]
 
 
@@ -78,6 +79,21 @@ def d_oasis_loss(real_logits: Tensor, real_layout: Tensor, fake_logits: Tensor) 
 def g_oasis_loss(fake_logits: Tensor, layout: Tensor) -> Tensor:
     """OASIS generator loss: generated pixels segmented into the classes of their layout (class-balanced)."""
     return balanced_cross_entropy(fake_logits, layout)
+
+
+def labelmix_mask(layout: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """(N, 1, H, W) LabelMix mask (OASIS): every class region of each layout goes wholly to the real
+    image (1) or the fake (0) by a fair coin per sample and class; pixels of no class go to the fake."""
+    pick = torch.randint(0, 2, (*layout.shape[:2], 1, 1), generator=generator, device=layout.device)
+    return (layout.float() * pick).sum(1, keepdim=True)
+
+
+def labelmix_loss(mixed_logits: Tensor, real_logits: Tensor, fake_logits: Tensor, mask: Tensor) -> Tensor:
+    """LabelMix consistency (OASIS): the discriminator's logits of ``mask * real + (1 - mask) * fake``
+    should equal the same mix of its logits of the two images (mean squared error per logit), which
+    makes it look at semantic boundaries and fine detail instead of a global real/fake cue."""
+    target = mask * real_logits.float() + (1 - mask) * fake_logits.float()
+    return F.mse_loss(mixed_logits.float(), target)
 
 
 def _check_oasis(logits: Tensor, layout: Tensor) -> None:

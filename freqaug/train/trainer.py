@@ -31,7 +31,8 @@ from freqaug.models.config import BASELINE
 from freqaug.models.layers import resize_to
 from freqaug.train.diffaugment import POLICIES, diff_augment
 from freqaug.train.losses import (
-    d_hinge_loss, d_logistic_loss, d_oasis_loss, g_hinge_loss, g_nonsaturating_loss, g_oasis_loss, r1_penalty,
+    d_hinge_loss, d_logistic_loss, d_oasis_loss, g_hinge_loss, g_nonsaturating_loss, g_oasis_loss, labelmix_loss,
+    labelmix_mask, r1_penalty,
 )
 
 IMAGE_STATS = "image"  # key of the full images' statistics beside the bands'
@@ -56,6 +57,7 @@ class TrainConfig:
     band_augment: tuple[str, ...] = ("translation", "cutout")
     image_augment: tuple[str, ...] = ("color", "translation", "cutout")
     cascade_inputs: str = "real"
+    labelmix: float = 0.0  # weight of OASIS's LabelMix consistency loss (OASIS uses 10); needs the OASIS image D
     finetune_bands: bool = False
     amp: str = "off"  # "bf16": forward passes under bfloat16 autocast (CUDA, or CPU with bf16 support)
     seed: int = 0
@@ -78,6 +80,8 @@ class TrainConfig:
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"TrainConfig.{key}: expected a positive integer, got {value!r}")
+        if not (isinstance(self.labelmix, (int, float)) and not isinstance(self.labelmix, bool) and self.labelmix >= 0):
+            raise ValueError(f"TrainConfig.labelmix: expected a weight >= 0, got {self.labelmix!r}")
         if not 0 <= self.ema_rampup <= 1:
             raise ValueError(f"TrainConfig.ema_rampup: expected a number in [0, 1], got {self.ema_rampup!r}")
         for key in ("lr_g", "lr_d", "lr_alpha"):
@@ -184,6 +188,9 @@ class Trainer:
         self._d_loss = d_logistic_loss if config.loss == "logistic" else d_hinge_loss
         layout = model_config.layout
         self.oasis = layout is not None and layout.image_discriminator == "oasis"  # image D segments pixels
+        if config.labelmix > 0 and not self.oasis:
+            raise ValueError(f"TrainConfig.labelmix = {config.labelmix}: LabelMix needs the OASIS image discriminator "
+                             "(a conditional model with LayoutConfig.image_discriminator='oasis'); set labelmix to 0")
         self._g_loss = g_nonsaturating_loss if config.loss == "logistic" else g_hinge_loss
 
     # ---- data ----------------------------------------------------------------------------
@@ -354,7 +361,8 @@ class Trainer:
         cfg = self.config
         if self.oasis:
             real_logits, real_layout = self._segment(disc, real.detach(), cfg.image_augment, layout)
-            return d_oasis_loss(real_logits, real_layout, self._segment(disc, fake, cfg.image_augment, layout)[0])
+            d_loss = d_oasis_loss(real_logits, real_layout, self._segment(disc, fake, cfg.image_augment, layout)[0])
+            return d_loss + cfg.labelmix * self._labelmix(disc, real.detach(), fake, layout) if cfg.labelmix else d_loss
         r1 = self._r1_due(step)
         real_in = real.detach().requires_grad_(r1)
         real_logits = self._judge(disc, real_in, cfg.image_augment, layout=layout)
@@ -362,6 +370,14 @@ class Trainer:
         if r1:
             d_loss = d_loss + cfg.r1_gamma / 2 * cfg.r1_every * r1_penalty(real_logits, real_in)
         return d_loss
+
+    def _labelmix(self, disc: nn.Module, real: Tensor, fake: Tensor, layout: Tensor) -> Tensor:
+        """OASIS's LabelMix term on unaugmented images (a mix must see the same pixels as its parts):
+        one discriminator pass over real, fake and their class-wise mix."""
+        mask = labelmix_mask(layout, self.rng)
+        mixed = mask * real + (1 - mask) * fake
+        real_logits, fake_logits, mixed_logits = disc(torch.cat([real, fake, mixed])).chunk(3)
+        return labelmix_loss(mixed_logits, real_logits, fake_logits, mask)
 
     def _image_g_loss(self, disc: nn.Module, fake: Tensor, layout: Tensor | None) -> Tensor:
         """The generator's loss against the image discriminator (OASIS: its fakes segmented as their layout)."""

@@ -14,6 +14,7 @@ from freqaug.train import TrainConfig, Trainer, load_checkpoint, save_checkpoint
 from freqaug.train.checkpoint import CheckpointError
 from freqaug.train.losses import (
     balanced_class_weights, balanced_cross_entropy, d_oasis_loss, fake_class_cross_entropy, g_oasis_loss,
+    labelmix_loss, labelmix_mask,
 )
 from freqaug.train.run import RunConfig
 from tests.train.test_conditional import (  # noqa: F401 (pairs: a fixture)
@@ -164,3 +165,64 @@ def test_cli_trains_with_the_oasis_discriminator(tmp_path, capsys):
     assert RunConfig.from_file(run / "config.json").model.layout.image_discriminator == "oasis"
     assert cli.main(["train", "--data", str(data), "--out", str(tmp_path / "r2"), "--oasis"]) == 2
     assert "--oasis sets the image discriminator of a --conditional model" in capsys.readouterr().err
+
+
+# ---- LabelMix ----------------------------------------------------------------------------------
+
+
+def test_labelmix_mask_gives_each_class_region_wholly_to_one_side():
+    layout = torch.nn.functional.one_hot(torch.randint(0, 4, (64, 6, 8)), 5).permute(0, 3, 1, 2).float()
+    layout[:, :, 0, 0] = 0  # one pixel of no class per sample
+    mask = labelmix_mask(layout, torch.Generator().manual_seed(0))
+    assert mask.shape == (64, 1, 6, 8) and set(mask.unique().tolist()) <= {0.0, 1.0}
+    assert (mask[:, 0, 0, 0] == 0).all()  # no class: the fake's pixel
+    classes = layout.argmax(1)
+    for n in range(64):
+        for c in classes[n].unique():
+            inside = mask[n, 0][(classes[n] == c) & (layout[n].sum(0) > 0)]
+            assert inside.min() == inside.max()  # one coin per sample and class
+    picks = torch.stack([mask[n, 0][(classes[n] == 0) & (layout[n].sum(0) > 0)][0] for n in range(64)])
+    assert 0.2 < picks.mean().item() < 0.8  # a fair coin, not always the same side
+
+
+def test_labelmix_loss_is_zero_for_a_consistent_discriminator_and_positive_otherwise():
+    mask = torch.tensor([1.0, 1.0, 0.0, 0.0]).view(1, 1, 1, 4)
+    real, fake = torch.randn(1, 3, 1, 4), torch.randn(1, 3, 1, 4)
+    mixed = mask * real + (1 - mask) * fake
+    assert labelmix_loss(mixed, real, fake, mask).item() == 0  # a per-pixel D is consistent
+    swapped = (1 - mask) * real + mask * fake
+    expected = ((swapped - mixed) ** 2).mean().item()
+    assert labelmix_loss(swapped, real, fake, mask).item() == pytest.approx(expected, rel=1e-6) and expected > 0
+
+
+def test_labelmix_enters_the_discriminator_loss_and_needs_the_oasis_discriminator(pairs):
+    images, labels = pairs
+    plain = TrainConfig(batch_size=4, seed=2, image_augment=())
+    with_mix = dataclasses.replace(plain, labelmix=10.0)
+    trainers = [Trainer(oasis_model(), cfg, images, labels=labels) for cfg in (plain, with_mix)]
+    real, lab = trainers[0].sample_pairs()
+    layout = trainers[0].model.one_hot(lab)
+    with torch.no_grad():
+        fake = trainers[0].model(trainers[0].model.sample_z(4), lab).image
+    disc = trainers[0].discriminators["image"]
+    state = trainers[1].rng.get_state()
+    base, mixed = (t._image_d_loss(disc, real, fake, layout, 1) for t in trainers)
+    trainers[1].rng.set_state(state)  # the same mask again
+    term = trainers[1]._labelmix(disc, real, fake, layout).item()
+    assert term > 0 and mixed.item() - base.item() == pytest.approx(10 * term, abs=2e-5)
+    records = trainers[1].fit(1, 2, progress=False)
+    assert all(np.isfinite(r["d2"]) for r in records if r["stage"] == "stage2")
+    with pytest.raises(ValueError, match="LabelMix needs the OASIS image discriminator"):
+        Trainer(oasis_model(image_discriminator="concat"), with_mix, images, labels=labels)
+    with pytest.raises(ValueError, match="TrainConfig.labelmix: expected a weight >= 0"):
+        TrainConfig(labelmix=-1.0)
+
+
+def test_cli_sets_the_labelmix_weight(tmp_path):
+    data, run = _write_pairs(tmp_path / "data", n=4), tmp_path / "run"
+    args = ["train", "--data", str(data), "--out", str(run), "--config", str(_tiny_config(tmp_path)), "--conditional",
+            "--oasis", "--labelmix", "10"]
+    assert cli.main(args) == 0
+    assert RunConfig.from_file(run / "config.json").train.labelmix == 10.0
+    assert cli.main(["train", "--data", str(data), "--out", str(tmp_path / "r2"), "--conditional", "--labelmix", "10",
+                     "--config", str(_tiny_config(tmp_path))]) == 1  # the concat D: a clear error
