@@ -1,30 +1,46 @@
 """Band GAN vs the single-GAN control at equal training wall-clock, scored on CamVid val.
 
-    .venv/bin/python benchmarks/bench_band_vs_single.py [--minutes 15] [--seeds 0 1 2]
-        [--data ../shared/data/camvid/128x96] [--out benchmarks/results]
+    .venv/bin/python benchmarks/bench_band_vs_single.py [--minutes 15] [--seeds 0 1 2] [--threads 1]
+        [--data ../shared/data/camvid/128x96 | --drawn] [--out benchmarks/results/band_vs_single]
+    .venv/bin/python benchmarks/bench_band_vs_single.py --conditional --segnet runs/eval/segnet.safetensors
+        [--arms band single band-oasis band-oasis-labelmix]
 
-For each seed, trains (1) a FreqGAN (stage 1 band GANs, then stage 2 baseline + alpha; the wall-clock
-budget is split 2:1 between the stages) and (2) the baseline generator alone, each for the same
-number of minutes, then generates as many images as the val split holds with the EMA weights and
+For each seed and arm, trains (1) a FreqGAN (stage 1 band GANs, then stage 2 baseline + alpha; the
+wall-clock budget is split 2:1 between the stages) or (2) the baseline generator alone, each for the
+same number of minutes, then generates as many images as the val split holds with the EMA weights and
 scores them against val: Laplacian-pyramid SWD (x1e3, per level and mean) and the distance between
-radially averaged log power spectra (low / high frequencies). Also reports generator parameters and
-multiply-adds per sample. Writes band_vs_single.md / .json and band_vs_single_spectra.png.
+radially averaged log power spectra (low / high frequencies); reports generator parameters and
+multiply-adds per sample. ``--conditional`` trains layout-conditional arms (SPADE generators; the
+concat or OASIS image discriminator, optionally with LabelMix) on (image, label map) pairs, draws
+image k from val label map k and adds layout fidelity: the mIoU of a segnet trained on real train
+(``--segnet``, `freqaug train-segnet`) between its prediction and that label map, beside the same
+number for the real val images (the ceiling).
+
+Each finished (arm, seed) is written at once (JSON + Markdown, atomically) and skipped on rerun, so an
+interrupted run resumes with the same command. Writes PREFIX.md / .json and PREFIX_spectra.png, PREFIX
+being band_vs_single, or cond_band_vs_single with --conditional.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 from torchvision.utils import save_image
+from tqdm import tqdm
 
-from freqaug.data import load_images
+from freqaug._files import write_atomic
+from freqaug.data import CAMVID, colorize, load_images, load_segmentation, synthetic_batch
 from freqaug.metrics import radial_power_spectrum, spectrum_distance, swd
-from freqaug.models import FreqGANConfig, count_parameters
+from freqaug.models import FreqGANConfig, LayoutConfig, count_parameters
+from freqaug.models.config import BASELINE
 from freqaug.runtime import keep_freed_memory
 from freqaug.train import TrainConfig, Trainer
 from freqaug.viz import save_sample_grid, save_spectrum_plot
@@ -33,25 +49,59 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "camvid" / "128x96"
 
 
-def train_for(trainer: Trainer, seconds: float, stages: list[tuple[str, float]]) -> dict[str, int]:
-    """Run each stage's step function for its share of ``seconds``; returns the step counts."""
+@dataclasses.dataclass(frozen=True)
+class Arm:
+    """One training setup: the band GAN or the single control, and (conditional) its image discriminator."""
+
+    single: bool
+    image_discriminator: str = "concat"
+    labelmix: float = 0.0
+
+
+ARMS = {
+    "band": Arm(single=False),
+    "single": Arm(single=True),
+    "band-oasis": Arm(single=False, image_discriminator="oasis"),
+    "single-oasis": Arm(single=True, image_discriminator="oasis"),
+    "band-oasis-labelmix": Arm(single=False, image_discriminator="oasis", labelmix=10.0),
+}
+
+
+def model_config(arm: Arm, size: tuple[int, int], conditional: bool) -> FreqGANConfig:
+    """The default FreqGAN at ``size``; conditional on the CamVid classes with the arm's image discriminator."""
+    if not conditional:
+        return FreqGANConfig(image_size=size)
+    return FreqGANConfig(image_size=size, layout=LayoutConfig(CAMVID, image_discriminator=arm.image_discriminator))
+
+
+def train_for(trainer: Trainer, seconds: float, stages: list[tuple[str, float]], desc: str) -> dict[str, int]:
+    """Run each stage's step function for its share of ``seconds`` (at least one step); returns the step counts."""
     steps = {}
     for name, share in stages:
         step_fn = {"stage1": trainer.stage1_step, "stage2": trainer.stage2_step, "single": trainer.single_step}[name]
         deadline = time.perf_counter() + seconds * share
-        while time.perf_counter() < deadline:
-            step_fn()
+        with tqdm(desc=f"{desc} {name}", unit="step", mininterval=10) as bar:
+            while True:
+                record = step_fn()
+                bar.update()
+                bar.set_postfix({k: f"{v:.3f}" for k, v in record.items()}, refresh=False)
+                if time.perf_counter() >= deadline:
+                    break
         steps[name] = trainer.step[name]
     return steps
 
 
 @torch.no_grad()
-def generate(trainer: Trainer, n: int, seed: int) -> torch.Tensor:
-    """n EMA samples in [0, 1]."""
-    ema = trainer.ema
-    z = ema.sample_z(n, generator=torch.Generator(trainer.device).manual_seed(seed))
-    images = ema.baseline_image(ema.noise(z)["baseline"]) if trainer.single else ema(z).image
-    return (images.clamp(-1, 1) + 1) / 2
+def generate(trainer: Trainer, n: int, seed: int, labels: torch.Tensor | None = None, batch: int = 64) -> torch.Tensor:
+    """n EMA samples in [0, 1]; image k drawn from label map k when ``labels`` is given."""
+    ema, rng = trainer.ema, torch.Generator(trainer.device).manual_seed(seed)
+    out = []
+    for start in range(0, n, batch):
+        z = ema.sample_z(min(batch, n - start), generator=rng)
+        lab = None if labels is None else labels[start:start + len(z)].to(trainer.device)
+        images = ema.baseline_image(ema.noise(z)[BASELINE], ema.one_hot(lab)) if trainer.single else ema(z, lab).image
+        out.append(images.cpu())
+    return (torch.cat(out).clamp(-1, 1) + 1) / 2
 
 
 def macs_per_sample(module: torch.nn.Module, *inputs) -> int:
@@ -76,86 +126,222 @@ def macs_per_sample(module: torch.nn.Module, *inputs) -> int:
     return total // inputs[0].shape[0]
 
 
-def run(args: argparse.Namespace) -> dict:
+def generator_cost(trainer: Trainer, labels: torch.Tensor | None) -> dict[str, int]:
+    """Parameters and multiply-adds per sample of the generator an arm samples with."""
+    model = trainer.model
+    z = model.sample_z(2)
+    lab = None if labels is None else labels[:2].to(trainer.device)
+    if trainer.single:  # the baseline net's inputs: noise, cascade sources (none), layout
+        gen, inputs = model.baseline, (model.noise(z)[BASELINE], None, model.one_hot(lab))
+    else:
+        gen, inputs = model, (z, lab)
+    return {"generator_params": count_parameters(gen), "generator_macs_per_sample": macs_per_sample(gen, *inputs)}
+
+
+def load_data(args: argparse.Namespace) -> dict[str, Any]:
+    """Train and val images in [0, 1] (with label maps when conditional): CamVid, or drawn scenes."""
+    size = tuple(args.size)
+    if args.drawn:
+        (tx, ty), (vx, vy) = synthetic_batch(args.drawn_n, size=size, seed=0), synthetic_batch(
+            max(2, args.drawn_n // 4), size=size, seed=1)
+        return {"source": "drawn street scenes (train seed 0, val seed 1)", "train": tx, "train_labels": ty,
+                "val": vx, "val_labels": vy}
+    for split in ("train", "val"):
+        if not (args.data / split).is_dir():
+            raise SystemExit(f"{args.data / split}: not found; expected a folder with train/ and val/ "
+                             "(CamVid layout), or pass --drawn")
+    if not args.conditional:
+        return {"source": str(args.data), "train": load_images(args.data / "train", size=size), "train_labels": None,
+                "val": load_images(args.data / "val", size=size), "val_labels": None}
+    (tx, ty), (vx, vy) = (load_segmentation(args.data / s, size) for s in ("train", "val"))
+    return {"source": str(args.data), "train": tx, "train_labels": ty, "val": vx, "val_labels": vy}
+
+
+def load_layout_scorer(args: argparse.Namespace):
+    """The segnet for layout fidelity (conditional runs), with a clear message when its file is missing."""
+    if not args.conditional:
+        return None
+    if args.segnet is None or not args.segnet.is_file():
+        raise SystemExit(f"--segnet {args.segnet}: layout fidelity needs a segnet trained on the real train split; "
+                         "make one with `freqaug train-segnet --data DIR/train --out segnet.safetensors`")
+    from freqaug.metrics.segnet import load_segnet
+
+    return load_segnet(args.segnet)
+
+
+def layout_miou(segnet, images: torch.Tensor, labels: torch.Tensor) -> dict[str, Any]:
+    """mIoU / pixel accuracy / per-class IoU of the segnet's prediction on ``images`` against ``labels``."""
+    from freqaug.evaluate import layout_scores
+
+    scores, _ = layout_scores(segnet, images, labels, CAMVID)
+    return {"miou": scores["miou"], "pixel_accuracy": scores["pixel_accuracy"], "iou": scores["iou"]}
+
+
+def colorized(labels: torch.Tensor) -> torch.Tensor:
+    """Label maps (N, H, W) as CamVid-coloured images (N, 3, H, W) in [0, 1]."""
+    return torch.from_numpy(colorize(labels, CAMVID)).permute(0, 3, 1, 2).float() / 255
+
+
+def setup_of(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, Any]:
+    """What makes two runs comparable: results of another setup are never mixed into one table."""
+    return {"minutes_per_arm": args.minutes, "threads": args.threads, "batch_size": args.batch_size,
+            "conditional": args.conditional,
+            "data": data["source"], "size": list(args.size), "train_config": TrainConfig().to_dict(),
+            "segnet": None if args.segnet is None or not args.conditional else str(args.segnet)}
+
+
+def load_report(path: Path, setup: dict[str, Any]) -> dict[str, Any]:
+    """The report so far in ``path`` (a fresh one when absent); another setup's report is refused."""
+    if not path.is_file():
+        return {"setup": setup, "results": {}}
+    report = json.loads(path.read_text())
+    if report.get("setup") != setup:
+        raise SystemExit(f"{path}: holds results of another setup ({report.get('setup')}); expected {setup}. "
+                         "Use another --out, or remove the file to start over")
+    return report
+
+
+def run_arm(name: str, seed: int, args: argparse.Namespace, data: dict[str, Any], segnet) -> tuple[dict, torch.Tensor, Trainer]:
+    """Train one arm for the budget and score its EMA samples against val."""
+    arm = ARMS[name]
+    labels = data["train_labels"] if args.conditional else None
+    train_config = TrainConfig(batch_size=args.batch_size, seed=seed, labelmix=arm.labelmix)
+    trainer = Trainer(model_config(arm, tuple(args.size), args.conditional), train_config, data["train"] * 2 - 1,
+                      labels=labels, single=arm.single)
+    stages = [("single", 1.0)] if arm.single else [("stage1", 2 / 3), ("stage2", 1 / 3)]
+    start = time.perf_counter()
+    steps = train_for(trainer, args.minutes * 60, stages, f"seed {seed} {name}")
+    seconds = time.perf_counter() - start
+    val, val_labels = data["val"], data["val_labels"] if args.conditional else None
+    fake = generate(trainer, len(val), seed=1000 + seed, labels=val_labels)
+    entry = {
+        "seed": seed, "steps": steps, "train_seconds": round(seconds, 1),
+        "load_average_1min_after": round(os.getloadavg()[0], 2),
+        "swd": swd(val, fake, levels=args.swd_levels), "spectrum": spectrum_distance(val, fake),
+        **generator_cost(trainer, val_labels),
+    }
+    if segnet is not None:
+        entry["layout"] = layout_miou(segnet, fake, val_labels)
+    return entry, fake, trainer
+
+
+def save_report(report: dict[str, Any], prefix: Path) -> None:
+    """JSON and Markdown of the report so far, each written atomically."""
+    write_atomic(prefix.with_suffix(".json"), (json.dumps(report, indent=2) + "\n").encode())
+    write_atomic(prefix.with_suffix(".md"), markdown(report).encode())
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
     keep_freed_memory()
     torch.set_num_threads(args.threads)
-    model_config = FreqGANConfig(image_size=(96, 128))
-    train_images = load_images(args.data / "train", size=model_config.image_size) * 2 - 1
-    val = load_images(args.data / "val", size=model_config.image_size)
+    unknown = [a for a in args.arms if ARMS[a].image_discriminator != "concat" and not args.conditional]
+    if unknown:
+        raise SystemExit(f"--arms {unknown}: the OASIS discriminator needs layouts; add --conditional")
+    data = load_data(args)
+    segnet = load_layout_scorer(args)
     args.out.mkdir(parents=True, exist_ok=True)
-    results = {"band": [], "single": []}
-    spectra = {"val (real)": radial_power_spectrum(val)}
+    prefix = args.out / ("cond_band_vs_single" if args.conditional else "band_vs_single")
+    report = load_report(prefix.with_suffix(".json"), setup_of(args, data))
+    if segnet is not None and "ceiling" not in report:
+        report["ceiling"] = layout_miou(segnet, data["val"], data["val_labels"])
+    spectra = {"val (real)": radial_power_spectrum(data["val"])}
     for seed in args.seeds:
-        for arm in ("band", "single"):
-            trainer = Trainer(model_config, TrainConfig(batch_size=16, seed=seed), train_images, single=arm == "single")
-            stages = [("single", 1.0)] if arm == "single" else [("stage1", 2 / 3), ("stage2", 1 / 3)]
-            start = time.perf_counter()
-            steps = train_for(trainer, args.minutes * 60, stages)
-            seconds = time.perf_counter() - start
-            fake = generate(trainer, len(val), seed=1000 + seed)
-            z = trainer.model.sample_z(2)
-            gen = trainer.model.baseline if arm == "single" else trainer.model
-            gen_input = trainer.model.noise(z)["baseline"] if arm == "single" else z
-            entry = {
-                "seed": seed, "steps": steps, "train_seconds": round(seconds, 1),
-                "load_average_1min_after": round(os.getloadavg()[0], 2),
-                "swd": swd(val, fake, levels=4), "spectrum": spectrum_distance(val, fake),
-                "generator_params": count_parameters(gen), "generator_macs_per_sample": macs_per_sample(gen, gen_input),
-            }
-            results[arm].append(entry)
-            print(f"seed {seed} {arm:6s} steps {steps} SWD mean {entry['swd']['mean']:.1f} "
-                  f"spectrum {entry['spectrum']['mean']:.3f}", flush=True)
+        for name in args.arms:
+            done = [e for e in report["results"].get(name, []) if e["seed"] == seed]
+            if done:
+                print(f"seed {seed} {name}: done before, skipped", flush=True)
+                continue
+            entry, fake, trainer = run_arm(name, seed, args, data, segnet)
+            report["results"].setdefault(name, []).append(entry)
+            save_report(report, prefix)
+            layout = f" layout mIoU {entry['layout']['miou']:.3f}" if "layout" in entry else ""
+            print(f"seed {seed} {name} steps {entry['steps']} SWD mean {entry['swd']['mean']:.1f} "
+                  f"spectrum {entry['spectrum']['mean']:.3f}{layout}", flush=True)
             if seed == args.seeds[0]:
-                spectra[f"{arm} GAN"] = radial_power_spectrum(fake)
-                save_image(fake[:16], args.out / f"band_vs_single_samples_{arm}.png", nrow=8)
-                if arm == "band":
+                spectra[f"{name} GAN"] = radial_power_spectrum(fake)
+                save_image(fake[:16], f"{prefix}_samples_{name}.png", nrow=8)
+                if args.conditional:  # rows: val layout, generated from it, the real val image
+                    save_image(torch.cat([colorized(data["val_labels"][:8]), fake[:8], data["val"][:8]]),
+                               f"{prefix}_layouts_{name}.png", nrow=min(8, len(fake)))
+                if not trainer.single and not args.conditional:
                     save_sample_grid(trainer.ema(trainer.ema.sample_z(8, generator=torch.Generator().manual_seed(seed))),
-                                     model_config.spec, args.out / "band_vs_single_band_grid.png")
-    save_image(val[:16], args.out / "band_vs_single_samples_real.png", nrow=8)
-    save_spectrum_plot(spectra, args.out / "band_vs_single_spectra.png",
-                       title=f"CamVid val vs generated ({args.minutes:g} min of training each)")
-    report = {"minutes_per_arm": args.minutes, "threads": args.threads, "seeds": args.seeds, "results": results}
-    (args.out / "band_vs_single.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.out / "band_vs_single.md").write_text(markdown(report))
+                                     trainer.model.config.spec, Path(f"{prefix}_band_grid.png"))
+    save_image(data["val"][:16], f"{prefix}_samples_real.png", nrow=8)
+    if len(spectra) > 1:
+        save_spectrum_plot(spectra, Path(f"{prefix}_spectra.png"),
+                           title=f"val vs generated ({args.minutes:g} min of training each)")
+    save_report(report, prefix)
     print(markdown(report))
     return report
 
 
-def _mean_std(values: list[float]) -> str:
+def _mean_std(values: list[float], digits: int = 2) -> str:
     if len(values) == 1:
-        return f"{values[0]:.2f}"
-    return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
+        return f"{values[0]:.{digits}f}"
+    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
 
 
-def markdown(report: dict) -> str:
-    rows = ["# Band GAN vs single GAN (CamVid 128x96, equal wall-clock)", "",
-            f"{report['minutes_per_arm']:g} min of training per arm on {report['threads']} thread(s), "
-            f"seeds {report['seeds']}; scored against CamVid val (lower is better). Produced by "
-            "`benchmarks/bench_band_vs_single.py`.", "",
-            "| arm | steps | SWD mean | SWD finest | SWD coarsest | spectrum dist. | low | high | G params | G MACs/sample |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+def _steps(entries: list[dict]) -> str:
+    """Median steps per stage over the seeds."""
+    return ", ".join(f"{k} {statistics.median(e['steps'][k] for e in entries):g}" for k in entries[0]["steps"])
+
+
+def markdown(report: dict[str, Any]) -> str:
+    setup = report["setup"]
+    conditional = setup["conditional"]
+    title = "Layout-conditional band GAN vs single GAN" if conditional else "Band GAN vs single GAN"
+    seeds = sorted({e["seed"] for entries in report["results"].values() for e in entries})
+    rows = [f"# {title} (equal wall-clock)", "",
+            f"{setup['minutes_per_arm']:g} min of training per arm and seed on {setup['threads']} thread(s), "
+            f"seeds {seeds}; data {setup['data']} at {setup['size'][0]}x{setup['size'][1]} (HxW); scored against "
+            "its val split (SWD and spectrum: lower is better). Produced by `benchmarks/bench_band_vs_single.py"
+            f"{' --conditional' if conditional else ''}`; mean ± std over the seeds, steps: median per stage.", ""]
+    header = ["arm", "seeds", "steps", "SWD mean", "SWD finest", "SWD coarsest", "spectrum dist.", "low", "high"]
+    if conditional:
+        header += ["layout mIoU", "layout pixel acc."]
+    header += ["G params", "G MACs/sample", "load after"]
+    rows += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for arm, entries in report["results"].items():
-        def col(get):
-            return _mean_std([get(e) for e in entries])
+        def col(get, digits: int = 2):
+            return _mean_std([get(e) for e in entries], digits)
 
-        rows.append(
-            f"| {arm} | {entries[0]['steps']} | {col(lambda e: e['swd']['mean'])} | {col(lambda e: e['swd']['level0'])} | "
-            f"{col(lambda e: e['swd']['level3'])} | {col(lambda e: e['spectrum']['mean'])} | "
-            f"{col(lambda e: e['spectrum']['low'])} | {col(lambda e: e['spectrum']['high'])} | "
-            f"{entries[0]['generator_params']:,} | {entries[0]['generator_macs_per_sample']:,} |"
-        )
+        last = max(int(k[5:]) for k in entries[0]["swd"] if k.startswith("level"))
+        cells = [arm, str(len(entries)), _steps(entries), col(lambda e: e["swd"]["mean"]),
+                 col(lambda e: e["swd"]["level0"]), col(lambda e: e["swd"][f"level{last}"]),
+                 col(lambda e: e["spectrum"]["mean"]), col(lambda e: e["spectrum"]["low"]),
+                 col(lambda e: e["spectrum"]["high"])]
+        if conditional:
+            cells += [col(lambda e: e["layout"]["miou"], 3), col(lambda e: e["layout"]["pixel_accuracy"], 3)]
+        loads = [e["load_average_1min_after"] for e in entries]
+        cells += [f"{entries[0]['generator_params']:,}", f"{entries[0]['generator_macs_per_sample']:,}",
+                  f"{min(loads):.1f}-{max(loads):.1f}"]
+        rows.append("| " + " | ".join(cells) + " |")
+    if conditional and "ceiling" in report:
+        c = report["ceiling"]
+        rows += ["", f"Layout fidelity ceiling (the segnet on the real val images against their own labels): "
+                     f"mIoU {c['miou']:.3f}, pixel accuracy {c['pixel_accuracy']:.3f}. Segnet: `{setup['segnet']}`."]
+    rows += ["", "Per-seed values are in the JSON beside this file. Equal wall-clock compares arms only under "
+                 "similar load (column `load after`: 1-minute load average after each run)."]
     return "\n".join(rows) + "\n"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=15.0, help="training wall-clock per arm and seed")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--arms", nargs="+", default=["band", "single"], choices=list(ARMS))
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1 on a shared machine)")
+    parser.add_argument("--conditional", action="store_true", help="layout-conditional arms; needs --segnet")
+    parser.add_argument("--segnet", type=Path, default=None, help="segnet file for layout fidelity (--conditional)")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with train/ and val/")
-    parser.add_argument("--out", type=Path, default=HERE / "results")
-    run(parser.parse_args())
+    parser.add_argument("--drawn", action="store_true", help="drawn street scenes instead of --data")
+    parser.add_argument("--drawn-n", type=int, default=64, help="drawn training scenes (val: a quarter as many)")
+    parser.add_argument("--size", nargs=2, type=int, default=[96, 128], metavar=("H", "W"))
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--swd-levels", type=int, default=4, help="Laplacian pyramid levels of the SWD")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "band_vs_single")
+    return run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -1,0 +1,71 @@
+"""bench_band_vs_single: arms train and score, finished (arm, seed) pairs are recorded and skipped on rerun,
+another setup is refused, and conditional arms report layout fidelity beside its real-image ceiling."""
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from freqaug.data import synthetic_batch
+from freqaug.metrics.segnet import save_segnet, train_segnet
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_band_vs_single.py"
+TINY = ["--drawn", "--drawn-n", "8", "--size", "32", "48", "--minutes", "0.001", "--swd-levels", "2",
+        "--batch-size", "4"]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_band_vs_single", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def run(bench, out, *extra):
+    threads = torch.get_num_threads()
+    try:
+        return bench.main([*TINY, "--out", str(out), *extra])
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_arms_are_scored_recorded_and_skipped_on_rerun(bench, tmp_path):
+    report = run(bench, tmp_path, "--seeds", "0")
+    band, single = report["results"]["band"][0], report["results"]["single"][0]
+    assert band["steps"]["stage1"] >= 1 and band["steps"]["stage2"] >= 1 and single["steps"]["single"] >= 1
+    assert band["swd"]["mean"] > 0 and 0 < band["spectrum"]["mean"] and band["generator_params"] > single["generator_params"]
+    assert band["generator_macs_per_sample"] > single["generator_macs_per_sample"] > 0
+    table = (tmp_path / "band_vs_single.md").read_text()
+    assert "| band | 1 | stage1" in table and "| single | 1 | single" in table
+    assert (tmp_path / "band_vs_single_spectra.png").stat().st_size > 1000
+
+    again = run(bench, tmp_path, "--seeds", "0")
+    assert again["results"] == report["results"]  # nothing retrained
+    more = run(bench, tmp_path, "--seeds", "0", "1", "--arms", "single")
+    assert [e["seed"] for e in more["results"]["single"]] == [0, 1] and len(more["results"]["band"]) == 1
+    assert json.loads((tmp_path / "band_vs_single.json").read_text())["results"] == more["results"]
+    with pytest.raises(SystemExit, match="holds results of another setup"):
+        bench.main([*TINY[:-2], "--batch-size", "2", "--out", str(tmp_path), "--seeds", "0"])
+
+
+def test_conditional_arms_report_layout_fidelity(bench, tmp_path):
+    with pytest.raises(SystemExit, match="the OASIS discriminator needs layouts"):
+        run(bench, tmp_path, "--arms", "band-oasis")
+    with pytest.raises(SystemExit, match="layout fidelity needs a segnet"):
+        run(bench, tmp_path, "--conditional", "--arms", "single")
+    images, labels = synthetic_batch(8, size=(32, 48), seed=0)
+    segnet = save_segnet(train_segnet(images, labels, num_classes=11, ignore_index=11, steps=2, batch_size=4, width=8,
+                                      progress=False), tmp_path / "segnet.safetensors")
+    report = run(bench, tmp_path, "--conditional", "--segnet", str(segnet), "--seeds", "0",
+                 "--arms", "band-oasis-labelmix", "single")
+    for arm in ("band-oasis-labelmix", "single"):
+        layout = report["results"][arm][0]["layout"]
+        assert 0 <= layout["miou"] <= 1 and len(layout["iou"]) == 11
+    assert 0 <= report["ceiling"]["miou"] <= 1
+    table = (tmp_path / "cond_band_vs_single.md").read_text()
+    assert "layout mIoU" in table and "ceiling" in table and "| band-oasis-labelmix | 1 |" in table
+    assert (tmp_path / "cond_band_vs_single_layouts_single.png").stat().st_size > 500
