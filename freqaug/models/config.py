@@ -106,7 +106,10 @@ class FreqGANConfig:
     ``"channel"`` (one learned alpha per colour channel); alpha_init in (0, 1). layout: None (the
     unconditional model) or a :class:`LayoutConfig`: every generator and discriminator then also
     takes a label map; omitted from :meth:`to_dict` when None, so unconditional configs (and their
-    hashes) are unchanged.
+    hashes) are unchanged. source_blur: sigma (in source-band pixels) of a Gaussian blur of every
+    cascade generator's sources, in training and sampling alike (conditioning augmentation: the
+    generator learns from real sources as blurred as the generated ones it gets when sampling);
+    0, the default, is omitted from :meth:`to_dict`.
     """
 
     spec: BandSpec = field(default_factory=lambda: BandSpec(kind="dwt", wavelet="haar", levels=2))
@@ -124,6 +127,7 @@ class FreqGANConfig:
     band_norm: str = "robust"
     decorrelate_colors: bool = True
     layout: LayoutConfig | None = None
+    source_blur: float = 0.0
 
     def __post_init__(self) -> None:
         if self.layout is not None and not isinstance(self.layout, LayoutConfig):
@@ -166,6 +170,9 @@ class FreqGANConfig:
             raise ValueError(f"FreqGANConfig.band_norm: expected 'robust' or 'std', got {self.band_norm!r}")
         if not isinstance(self.decorrelate_colors, bool):
             raise ValueError(f"FreqGANConfig.decorrelate_colors: expected true or false, got {self.decorrelate_colors!r}")
+        blur = self.source_blur
+        if isinstance(blur, bool) or not isinstance(blur, (int, float)) or not 0 <= blur <= 8:
+            raise ValueError(f"FreqGANConfig.source_blur: expected a Gaussian sigma in [0, 8] source pixels, got {blur!r}")
         if self.alpha not in ("scalar", "channel"):
             raise ValueError(f"FreqGANConfig.alpha: expected 'scalar' or 'channel', got {self.alpha!r}")
         if isinstance(self.alpha_init, bool) or not isinstance(self.alpha_init, (int, float)) or not (
@@ -193,6 +200,8 @@ class FreqGANConfig:
             discriminator=_net_to_dict(self.discriminator),
             band_generators={k: _net_to_dict(v) for k, v in self.band_generators.items()},
         )
+        if not self.source_blur:
+            del data["source_blur"]
         if self.layout is None:
             del data["layout"]
         else:
