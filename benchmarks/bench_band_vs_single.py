@@ -260,9 +260,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if seed == args.seeds[0]:
                 spectra[f"{name} GAN"] = radial_power_spectrum(fake)
                 save_image(fake[:16], f"{prefix}_samples_{name}.png", nrow=8)
-                if args.conditional:  # rows: val layout, generated from it, the real val image
-                    save_image(torch.cat([colorized(data["val_labels"][:8]), fake[:8], data["val"][:8]]),
-                               f"{prefix}_layouts_{name}.png", nrow=min(8, len(fake)))
+                if args.conditional:  # rows: val layout, generated from it, the real val image (spread over val)
+                    pick = torch.linspace(0, len(fake) - 1, min(8, len(fake))).round().long()
+                    save_image(torch.cat([colorized(data["val_labels"][pick]), fake[pick], data["val"][pick]]),
+                               f"{prefix}_layouts_{name}.png", nrow=len(pick))
                 if not trainer.single and not args.conditional:
                     save_sample_grid(trainer.ema(trainer.ema.sample_z(8, generator=torch.Generator().manual_seed(seed))),
                                      trainer.model.config.spec, Path(f"{prefix}_band_grid.png"))
