@@ -37,7 +37,7 @@ from torchvision.utils import save_image
 from tqdm import tqdm
 
 from freqaug._files import write_atomic
-from freqaug.data import CAMVID, colorize, load_images, load_segmentation, synthetic_batch
+from freqaug.data import CAMVID, colorize_images, load_images, load_segmentation, synthetic_batch
 from freqaug.metrics import radial_power_spectrum, spectrum_distance, swd
 from freqaug.models import FreqGANConfig, LayoutConfig, count_parameters
 from freqaug.models.config import BASELINE
@@ -177,11 +177,6 @@ def layout_miou(segnet, images: torch.Tensor, labels: torch.Tensor) -> dict[str,
     return {"miou": scores["miou"], "pixel_accuracy": scores["pixel_accuracy"], "iou": scores["iou"]}
 
 
-def colorized(labels: torch.Tensor) -> torch.Tensor:
-    """Label maps (N, H, W) as CamVid-coloured images (N, 3, H, W) in [0, 1]."""
-    return torch.from_numpy(colorize(labels, CAMVID)).permute(0, 3, 1, 2).float() / 255
-
-
 def setup_of(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, Any]:
     """What makes two runs comparable: results of another setup are never mixed into one table."""
     return {"minutes_per_arm": args.minutes, "threads": args.threads, "batch_size": args.batch_size,
@@ -262,7 +257,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 save_image(fake[:16], f"{prefix}_samples_{name}.png", nrow=8)
                 if args.conditional:  # rows: val layout, generated from it, the real val image (spread over val)
                     pick = torch.linspace(0, len(fake) - 1, min(8, len(fake))).round().long()
-                    save_image(torch.cat([colorized(data["val_labels"][pick]), fake[pick], data["val"][pick]]),
+                    save_image(torch.cat([colorize_images(data["val_labels"][pick]), fake[pick], data["val"][pick]]),
                                f"{prefix}_layouts_{name}.png", nrow=len(pick))
                 if not trainer.single and not args.conditional:
                     save_sample_grid(trainer.ema(trainer.ema.sample_z(8, generator=torch.Generator().manual_seed(seed))),

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from freqaug._files import sha256_file, write_atomic
 from freqaug.bands import BandSpec, decompose
 from freqaug.data import (
-    CAMVID, IMAGE_EXTENSIONS, ClassSet, DataError, SegmentationFolder, colorize, load_images, load_segmentation,
+    CAMVID, IMAGE_EXTENSIONS, ClassSet, DataError, SegmentationFolder, colorize_images, load_images, load_segmentation,
     read_image,
 )
 from freqaug.metrics import (
@@ -427,8 +427,8 @@ def _save_layout_grid(result: Evaluation, path: Path) -> Path:
     report, real, fake, layouts, predicted, classes = result
     k = min(_SAMPLE_COUNT, len(fake))
     index = _spread(len(fake), k)
-    colour = lambda labels: torch.from_numpy(colorize(labels, classes)).permute(0, 3, 1, 2).float() / 255  # noqa: E731
-    rows = {"layout": colour(layouts[index]), "generated": fake[index], "segnet on generated": colour(predicted[index]),
+    rows = {"layout": colorize_images(layouts[index], classes), "generated": fake[index],
+            "segnet on generated": colorize_images(predicted[index], classes),
             "real": real[index % len(real)]}  # generated image i comes from the layout of real image i mod L
     scores = report["metrics"]["layout"]
     return save_image_rows(rows, path, title=f"{Path(report['bundle']['path']).name}: layout mIoU generated "

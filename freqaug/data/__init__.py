@@ -2,7 +2,7 @@
 
 A bottom layer: imports nothing from other ``freqaug`` subpackages.
 """
-from .classes import CAMVID, CamVidClass, ClassSet, colorize
+from .classes import CAMVID, CamVidClass, ClassSet, colorize, colorize_images
 from .folder import (
     IMAGE_EXTENSIONS,
     DataError,
@@ -20,6 +20,7 @@ __all__ = [
     "CamVidClass",
     "ClassSet",
     "colorize",
+    "colorize_images",
     "IMAGE_EXTENSIONS",
     "DataError",
     "UnreadableFileError",

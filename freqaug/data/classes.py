@@ -10,6 +10,7 @@ from enum import IntEnum
 from typing import Any, Mapping
 
 import numpy as np
+import torch
 from torch import Tensor
 
 RGB = tuple[int, int, int]
@@ -188,3 +189,8 @@ def colorize(labels: np.ndarray | Tensor, classes: ClassSet = CAMVID) -> np.ndar
         )
     idx = np.where(valid, arr, n)
     return lut[idx]
+
+
+def colorize_images(labels: np.ndarray | Tensor, classes: ClassSet = CAMVID) -> Tensor:
+    """Label maps (N, H, W) as coloured images (N, 3, H, W) float in [0, 1], ready for an image grid."""
+    return torch.from_numpy(colorize(labels, classes)).permute(0, 3, 1, 2).float() / 255

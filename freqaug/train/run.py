@@ -199,9 +199,8 @@ def _samples(trainer: Trainer, z: Tensor, path: Path, save) -> None:
 def save_layout_grid(labels: Tensor, generated: Tensor, real: Tensor, classes, path: Path) -> Path:
     """Three rows as one PNG: the colourised label maps, the images generated from them, the real
     images they belong to (images in [-1, 1])."""
-    from freqaug.data import colorize
+    from freqaug.data import colorize_images
     from freqaug.viz import save_image_grid
 
-    layouts = torch.from_numpy(colorize(labels, classes)).permute(0, 3, 1, 2).float() / 255
-    rows = [layouts, generated.detach().cpu() * 0.5 + 0.5, real.detach().cpu() * 0.5 + 0.5]
+    rows = [colorize_images(labels, classes), generated.detach().cpu() * 0.5 + 0.5, real.detach().cpu() * 0.5 + 0.5]
     return save_image_grid(torch.cat(rows), path, nrow=len(labels), title="layout / generated / real")
