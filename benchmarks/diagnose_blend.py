@@ -26,17 +26,32 @@ PARTS = ("image", "band_image", "baseline")  # FreqGANOutput fields: the blend a
 
 
 @torch.no_grad()
-def generate_parts(path: Path, n: int, batch: int = 64) -> tuple[dict[str, torch.Tensor], float]:
-    """The blend, band image and baseline of n samples in [0, 1], and the bundle's mean alpha."""
+def model_parts(model, z: torch.Tensor, batch: int = 64) -> dict[str, torch.Tensor]:
+    """The blend, band image and baseline of a FreqGAN for target vectors z, in [0, 1]."""
+    out: dict[str, list[torch.Tensor]] = {p: [] for p in PARTS}
+    for chunk in z.split(batch):
+        result = model(chunk)
+        for part in PARTS:
+            out[part].append((getattr(result, part).clamp(-1, 1) + 1) / 2)
+    return {p: torch.cat(v) for p, v in out.items()}
+
+
+def generate_parts(path: Path, n: int) -> tuple[dict[str, torch.Tensor], float]:
+    """The blend, band image and baseline of n samples of a bundle (seed 0), and its mean alpha."""
     bundle = load_bundle(path)
     if bundle.classes is not None:
         raise SystemExit(f"{path}: a layout-conditional bundle; this diagnosis draws unconditional samples")
-    out: dict[str, list[torch.Tensor]] = {p: [] for p in PARTS}
-    for start in range(0, n, batch):
-        result = bundle.model(bundle.z_for(0, range(start, min(n, start + batch))))
-        for part in PARTS:
-            out[part].append((getattr(result, part).clamp(-1, 1) + 1) / 2)
-    return {p: torch.cat(v) for p, v in out.items()}, bundle.alpha.mean().item()
+    return model_parts(bundle.model, bundle.z_for(0, range(n))), bundle.alpha.mean().item()
+
+
+def score_parts(real: torch.Tensor, parts: dict[str, torch.Tensor], levels: int = 4) -> dict[str, dict[str, float]]:
+    """SWD, spectrum distance and mean brightness of each part against the real images."""
+    scores = {}
+    for part, fake in parts.items():
+        s, d = swd(real, fake, levels=levels), spectrum_distance(real, fake)
+        scores[part] = {"swd_mean": s["mean"], "swd_finest": s["level0"], "spectrum": d["mean"], "spectrum_low": d["low"],
+                        "spectrum_high": d["high"], "brightness": fake.mean().item()}
+    return scores
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -52,10 +67,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"| real | | | | | | | | {real.mean():.3f} |")
     for path in args.bundles:
         parts, alpha = generate_parts(path, len(real))
-        for part, fake in parts.items():
-            s, d = swd(real, fake, levels=4), spectrum_distance(real, fake)
-            print(f"| {path} | {alpha:.3f} | {part} | {s['mean']:.1f} | {s['level0']:.1f} | {d['mean']:.3f} | "
-                  f"{d['low']:.3f} | {d['high']:.3f} | {fake.mean():.3f} |", flush=True)
+        for part, c in score_parts(real, parts).items():
+            print(f"| {path} | {alpha:.3f} | {part} | {c['swd_mean']:.1f} | {c['swd_finest']:.1f} | {c['spectrum']:.3f} | "
+                  f"{c['spectrum_low']:.3f} | {c['spectrum_high']:.3f} | {c['brightness']:.3f} |", flush=True)
 
 
 if __name__ == "__main__":

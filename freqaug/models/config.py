@@ -13,6 +13,7 @@ from freqaug.data.classes import ClassSet
 __all__ = ["FreqGANConfig", "LayoutConfig", "NetConfig", "cascade_order", "coarse_to_fine_cascade"]
 
 BASELINE = "baseline"  # noise block and generator of the conventional (claim 7) generator
+BASELINE_INPUTS = ("noise", "band_image")  # what the baseline generator takes beside its noise
 IMAGE_DISCRIMINATORS = ("concat", "oasis")  # LayoutConfig.image_discriminator
 
 
@@ -109,7 +110,11 @@ class FreqGANConfig:
     hashes) are unchanged. source_blur: sigma (in source-band pixels) of a Gaussian blur of every
     cascade generator's sources, in training and sampling alike (conditioning augmentation: the
     generator learns from real sources as blurred as the generated ones it gets when sampling);
-    0, the default, is omitted from :meth:`to_dict`.
+    0, the default, is omitted from :meth:`to_dict`. baseline_input: what the baseline generator
+    takes beside its own noise block: ``"noise"`` (nothing: an independent image, the patent's
+    "another generator") or ``"band_image"`` (the band image as condition maps, so both blended
+    images show one scene and the baseline refines it); ``"noise"``, the default, is omitted from
+    :meth:`to_dict`.
     """
 
     spec: BandSpec = field(default_factory=lambda: BandSpec(kind="dwt", wavelet="haar", levels=2))
@@ -128,6 +133,7 @@ class FreqGANConfig:
     decorrelate_colors: bool = True
     layout: LayoutConfig | None = None
     source_blur: float = 0.0
+    baseline_input: str = "noise"
 
     def __post_init__(self) -> None:
         if self.layout is not None and not isinstance(self.layout, LayoutConfig):
@@ -173,6 +179,9 @@ class FreqGANConfig:
         blur = self.source_blur
         if isinstance(blur, bool) or not isinstance(blur, (int, float)) or not 0 <= blur <= 8:
             raise ValueError(f"FreqGANConfig.source_blur: expected a Gaussian sigma in [0, 8] source pixels, got {blur!r}")
+        if self.baseline_input not in BASELINE_INPUTS:
+            raise ValueError(f"FreqGANConfig.baseline_input: expected one of {list(BASELINE_INPUTS)}, got "
+                             f"{self.baseline_input!r}")
         if self.alpha not in ("scalar", "channel"):
             raise ValueError(f"FreqGANConfig.alpha: expected 'scalar' or 'channel', got {self.alpha!r}")
         if isinstance(self.alpha_init, bool) or not isinstance(self.alpha_init, (int, float)) or not (
@@ -202,6 +211,8 @@ class FreqGANConfig:
         )
         if not self.source_blur:
             del data["source_blur"]
+        if self.baseline_input == "noise":
+            del data["baseline_input"]
         if self.layout is None:
             del data["layout"]
         else:

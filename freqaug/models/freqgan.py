@@ -56,12 +56,18 @@ class FreqGAN(nn.Module):
                 for name in self.band_names
             }
         )
-        self.baseline = ConvGenerator(block, channels, config.image_size, net=config.generator, **spade)
+        self.baseline = ConvGenerator(block, channels, config.image_size, net=config.generator,
+                                      cond_channels=channels if self.baseline_refines else 0, **spade)
         self.register_buffer("image_color", torch.eye(channels))  # colour mix before the baseline's tanh
         self.blend = AlphaBlend(channels, per_channel=config.alpha == "channel", init=config.alpha_init)
         self.register_buffer("band_center", torch.zeros(len(self.band_names), channels))
         self.register_buffer("band_scale", torch.ones(len(self.band_names), channels))
         self.register_buffer("band_color", torch.eye(channels).repeat(len(self.band_names), 1, 1))
+
+    @property
+    def baseline_refines(self) -> bool:
+        """Whether the baseline generator takes the band image (``config.baseline_input``)."""
+        return self.config.baseline_input == "band_image"
 
     def sources(self, name: str) -> tuple[str, ...]:
         """The bands whose outputs generator ``name`` takes as input."""
@@ -171,10 +177,14 @@ class FreqGAN(nn.Module):
         bands = {name: self.denormalize_band(name, band) for name, band in normalized.items()}
         return compose(bands, self.config.spec, size=self.config.image_size), bands
 
-    def baseline_image(self, noise: Tensor, layout: Tensor | None = None) -> Tensor:
+    def baseline_image(self, noise: Tensor, layout: Tensor | None = None, band_image: Tensor | None = None) -> Tensor:
         """The baseline generator's image in [-1, 1]: its output channels are mixed with the
-        training images' colour correlation (identity without it) before the tanh."""
-        out = self.baseline(noise, None, layout)
+        training images' colour correlation (identity without it) before the tanh. ``band_image``:
+        the band image of the same samples, which a baseline with ``baseline_input="band_image"`` refines."""
+        if self.baseline_refines and band_image is None:
+            raise ValueError("band_image: this FreqGAN's baseline generator refines the band image "
+                             "(config.baseline_input='band_image'); pass the band image of the same samples")
+        out = self.baseline(noise, band_image if self.baseline_refines else None, layout)
         return torch.tanh(torch.einsum("ij,njhw->nihw", self.image_color.to(noise.dtype), out))
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> FreqGANOutput:
@@ -185,7 +195,7 @@ class FreqGAN(nn.Module):
             raise ValueError(f"labels: {layout.shape[0]} label maps for {z.shape[0]} target vectors; expected one each")
         noises = self.noise(z)
         band_image, bands = self.synthesize(noises, layout)
-        baseline = self.baseline_image(noises[BASELINE], layout)
+        baseline = self.baseline_image(noises[BASELINE], layout, band_image)
         return FreqGANOutput(self.blend(band_image, baseline), band_image, baseline, bands)
 
     def sample_z(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:

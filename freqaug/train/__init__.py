@@ -26,6 +26,8 @@ __all__ = [
     "requires_grad",
 ]
 
-from freqaug.train.checkpoint import CheckpointError, load_checkpoint, read_checkpoint_meta, save_checkpoint  # noqa: E402
+from freqaug.train.checkpoint import (  # noqa: E402
+    CheckpointError, load_checkpoint, load_stage1, read_checkpoint_meta, save_checkpoint,
+)
 
-__all__ += ["CheckpointError", "load_checkpoint", "read_checkpoint_meta", "save_checkpoint"]
+__all__ += ["CheckpointError", "load_checkpoint", "load_stage1", "read_checkpoint_meta", "save_checkpoint"]

@@ -18,9 +18,14 @@ from safetensors.torch import load_file, save_file
 if TYPE_CHECKING:
     from freqaug.train.trainer import Trainer
 
-__all__ = ["CHECKPOINT_NAME", "CheckpointError", "load_checkpoint", "read_checkpoint_meta", "save_checkpoint"]
+__all__ = [
+    "CHECKPOINT_NAME", "CheckpointError", "STAGE2_FIELDS", "load_checkpoint", "load_stage1", "read_checkpoint_meta",
+    "save_checkpoint",
+]
 
 FORMAT = "freqaug-checkpoint"
+STAGE2_FIELDS = ("baseline_input", "alpha", "alpha_init")  # model settings stage 1 does not depend on
+STAGE2_MODULES = ("baseline.", "blend.", "image.")  # parameter prefixes that stage 2 trains from new
 VERSION = 1
 CHECKPOINT_NAME = "checkpoint.safetensors"
 
@@ -122,4 +127,37 @@ def load_checkpoint(trainer: Trainer, path: str | Path) -> dict:
         opt.load_state_dict({"state": state, "param_groups": opt.state_dict()["param_groups"]})
     trainer.rng.set_state(tensors["rng/trainer"].cpu())
     trainer.step = {k: int(v) for k, v in meta["step"].items()}
+    return meta
+
+
+def load_stage1(trainer: Trainer, path: str | Path) -> dict:
+    """Start ``trainer``'s stage 2 from the band GANs of another run's checkpoint, so stage-2 settings
+    can be compared on one stage 1: band generators (and their EMA), band statistics, noise matrix and
+    band discriminators come from ``path``; the baseline generator, the blend and the image
+    discriminator stay new. The model configs may differ only in :data:`STAGE2_FIELDS`. Returns the metadata."""
+    path = Path(path)
+    meta = read_checkpoint_meta(path)
+    if trainer.single or "stage1" not in meta["step"]:
+        raise CheckpointError(f"{path}: load_stage1 needs a band-GAN checkpoint and a band-GAN trainer")
+    if trainer.step != {"stage1": 0, "stage2": 0}:
+        raise CheckpointError(f"{path}: load_stage1 needs a new trainer; this one is at {trainer.step}")
+    ours = {k: v for k, v in trainer.model.config.to_dict().items() if k not in STAGE2_FIELDS}
+    theirs = {k: v for k, v in meta["model_config"].items() if k not in STAGE2_FIELDS}
+    differ = sorted(k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k))
+    if differ:
+        raise CheckpointError(f"{path}: model_config differs in {differ}; only {list(STAGE2_FIELDS)} may differ "
+                              "from the run whose stage 1 is reused")
+    try:
+        tensors = load_file(str(path), device=str(trainer.device))
+    except (SafetensorError, OSError) as err:
+        raise CheckpointError(f"{path}: cannot read tensors ({err})") from None
+    for prefix, module in _modules(trainer).items():
+        fresh = {k for k in module.state_dict() if k.startswith(STAGE2_MODULES)}
+        state = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + "/")}
+        state = {k: v for k, v in state.items() if k not in fresh and not k.startswith(STAGE2_MODULES)}
+        missing, unexpected = module.load_state_dict(state, strict=False)
+        if set(missing) - fresh or unexpected:
+            raise CheckpointError(f"{path}: tensors of {prefix!r} do not fit (missing {sorted(set(missing) - fresh)[:5]}, "
+                                  f"unexpected {sorted(unexpected)[:5]})")
+    trainer.step["stage1"] = int(meta["step"]["stage1"])
     return meta

@@ -157,6 +157,9 @@ class Trainer:
             raise ValueError(f"images: expected (N, {expected[0]}, {expected[1]}, {expected[2]}), got {tuple(images.shape)}")
         if labels is not None and len(labels) != len(images):
             raise ValueError(f"labels: {len(labels)} label maps for {len(images)} images; expected one each")
+        if single and model_config.baseline_input != "noise":
+            raise ValueError(f"FreqGANConfig.baseline_input = {model_config.baseline_input!r}: the single-GAN control "
+                             "trains the baseline generator alone, with no band image to take; set it to 'noise'")
         self.config, self.device, self.single = config, torch.device(device), single
         self.images = images.to(self.device)
         torch.manual_seed(config.seed)
@@ -324,14 +327,15 @@ class Trainer:
             real, layout = self._real(real, labels)
             with torch.no_grad():
                 band_image, _ = model.synthesize(noises, layout)
-            generate = lambda n: model.blend(band_image, model.baseline_image(noises[BASELINE], layout))  # noqa: E731
+            generate = lambda n: model.blend(band_image, model.baseline_image(noises[BASELINE], layout, band_image))  # noqa: E731
         record = self._image_gan_step("stage2", generate, real, layout)
         requires_grad(model.generators, True)
         return record | {"alpha": model.blend.alpha.mean().item()}
 
     def _full_images(self, noises: Mapping[str, Tensor], layout: Tensor | None) -> tuple[Tensor, Tensor]:
         """(band image, baseline image) of one set of noises, with gradients through both."""
-        return self.model.synthesize(noises, layout)[0], self.model.baseline_image(noises[BASELINE], layout)
+        band_image = self.model.synthesize(noises, layout)[0]
+        return band_image, self.model.baseline_image(noises[BASELINE], layout, band_image)
 
     @_mixed_precision
     def single_step(self, real: Tensor | None = None, labels: Tensor | None = None) -> dict[str, float]:

@@ -299,6 +299,33 @@ def test_source_blur_is_off_by_default_omitted_at_zero_and_validated():
     assert blur_sources(x, 0.0) is x and blur_sources(x, 1.0).std() < x.std()
 
 
+@torch.no_grad()
+@pytest.mark.parametrize("baseline_input", ["noise", "band_image"])
+def test_baseline_takes_the_band_image_only_when_configured(baseline_input):
+    torch.manual_seed(0)
+    model = FreqGAN(small_config(baseline_input=baseline_input)).eval()
+    z = torch.randn(3, 64)
+    other = z.clone()
+    block = model.noise.projection[model.band_names.index("LL2")]  # (block_dim, z_dim) rows of LL2's noise
+    other += 3 * torch.randn(3, block.shape[0]) @ block  # moves LL2's noise block alone
+    a, b = model(z), model(other)
+    assert not torch.allclose(a.band_image, b.band_image)
+    moved = not torch.allclose(a.baseline, b.baseline, atol=1e-4)  # float32 projection: rounding only
+    assert moved == (baseline_input == "band_image")  # a refining baseline follows the band image
+    if baseline_input == "band_image":
+        torch.testing.assert_close(a.baseline, model.baseline_image(model.noise(z)["baseline"], None, a.band_image))
+        torch.testing.assert_close(a.image, model.blend(a.band_image, a.baseline))
+
+
+def test_refining_baseline_needs_the_band_image_and_round_trips():
+    model = FreqGAN(small_config(baseline_input="band_image"))
+    with pytest.raises(ValueError, match=r"band_image: this FreqGAN's baseline generator refines the band image"):
+        model.baseline_image(torch.zeros(1, model.config.noise_block_dim))
+    assert "baseline_input" not in FreqGANConfig().to_dict()  # the default keeps old configs' hashes
+    config = small_config(baseline_input="band_image")
+    assert config.to_dict()["baseline_input"] == "band_image" and FreqGANConfig.from_dict(config.to_dict()) == config
+
+
 # ---- config ---------------------------------------------------------------------------------
 
 
@@ -330,6 +357,7 @@ def test_band_generator_overrides_set_one_generators_width_and_round_trip():
         ({"cascade": "full"}, r"FreqGANConfig.cascade: expected 'auto', 'none' or a mapping"),
         ({"alpha": "pixel"}, r"FreqGANConfig.alpha: expected 'scalar' or 'channel'"),
         ({"alpha_init": 1.0}, r"FreqGANConfig.alpha_init: expected a number in \(0, 1\)"),
+        ({"baseline_input": "bands"}, r"FreqGANConfig.baseline_input: expected one of \['noise', 'band_image'\]"),
         ({"block_dim": 20}, r"FreqGANConfig.z_dim: 64 cannot hold 8 orthogonal blocks of 20"),
         ({"image_size": (24,)}, r"FreqGANConfig.image_size: expected \(height, width\)"),
     ],

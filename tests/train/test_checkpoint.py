@@ -1,11 +1,14 @@
-"""Resume: N steps + checkpoint + N steps == 2N steps; damaged checkpoints are named."""
+"""Resume: N steps + checkpoint + N steps == 2N steps; damaged checkpoints are named; stage 2 can start
+from another run's stage 1."""
+import dataclasses
+
 import pytest
 import torch
 
 from freqaug.bands import BandSpec
 from freqaug.data import synthetic_batch
 from freqaug.models import FreqGANConfig, NetConfig
-from freqaug.train import CheckpointError, TrainConfig, Trainer, load_checkpoint, save_checkpoint
+from freqaug.train import CheckpointError, TrainConfig, Trainer, load_checkpoint, load_stage1, save_checkpoint
 
 SMALL = NetConfig(base_channels=8, max_channels=16, min_size=4)
 MODEL = FreqGANConfig(spec=BandSpec(levels=2), image_size=(32, 48), z_dim=64, generator=SMALL,
@@ -74,3 +77,48 @@ def test_single_checkpoint_does_not_load_into_a_band_trainer(images, tmp_path):
     path = save_checkpoint(single, tmp_path / "checkpoint.safetensors")
     with pytest.raises(CheckpointError, match="single-GAN control checkpoint"):
         load_checkpoint(Trainer(MODEL, TRAIN, images), path)
+
+
+# ---- stage 2 from another run's stage 1 ---------------------------------------------------------
+
+REFINE = dataclasses.replace(MODEL, baseline_input="band_image", alpha_init=0.8)
+
+
+def test_load_stage1_reuses_the_band_gans_and_starts_stage2_new(images, tmp_path):
+    first = Trainer(MODEL, TRAIN, images)
+    first.fit(3, 2, progress=False)
+    path = save_checkpoint(first, tmp_path / "checkpoint.safetensors")
+    second = Trainer(REFINE, dataclasses.replace(TRAIN, lr_alpha=0.1), images)
+    load_stage1(second, path)
+    assert second.step == {"stage1": 3, "stage2": 0}
+    for ours, theirs in ((second.model, first.model), (second.ema, first.ema)):
+        for key, value in theirs.state_dict().items():
+            if key.startswith(("generators.", "band_", "noise.", "image_color")):
+                torch.testing.assert_close(ours.state_dict()[key], value, rtol=0, atol=0, msg=key)
+    theirs = first.discriminators.state_dict()
+    for key, value in second.discriminators.state_dict().items():
+        if not key.startswith("image."):  # band Ds reused
+            torch.testing.assert_close(value, theirs[key], rtol=0, atol=0, msg=key)
+    image_d = [k for k, _ in second.discriminators.named_parameters() if k.startswith("image.")]
+    assert image_d and not any(torch.equal(second.discriminators.state_dict()[k], theirs[k]) for k in image_d)
+    assert abs(second.model.blend.alpha.item() - 0.8) < 1e-6  # the new blend, not the checkpoint's
+    records = second.fit(3, 2, progress=False)
+    assert [r["stage"] for r in records] == ["stage2", "stage2"]  # stage 1 is done: it is not rerun
+
+
+def test_load_stage1_refuses_other_band_settings_and_used_trainers(images, tmp_path):
+    path = save_checkpoint(Trainer(MODEL, TRAIN, images), tmp_path / "checkpoint.safetensors")
+    other = dataclasses.replace(MODEL, cascade={"HL1": ["LL2"]})
+    with pytest.raises(CheckpointError, match=r"model_config differs in \['cascade'\]; only"):
+        load_stage1(Trainer(other, TRAIN, images), path)
+    used = Trainer(MODEL, TRAIN, images)
+    used.fit(1, 0, progress=False)
+    with pytest.raises(CheckpointError, match="load_stage1 needs a new trainer"):
+        load_stage1(used, path)
+    with pytest.raises(CheckpointError, match="needs a band-GAN checkpoint"):
+        load_stage1(Trainer(MODEL, TRAIN, images, single=True), path)
+
+
+def test_single_control_refuses_a_refining_baseline(images):
+    with pytest.raises(ValueError, match=r"baseline_input = 'band_image': the single-GAN control"):
+        Trainer(REFINE, TRAIN, images, single=True)
