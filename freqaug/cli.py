@@ -45,11 +45,15 @@ def _train(args: argparse.Namespace) -> int:
             overrides["model"] = _conditional(config.model, args.classes, oasis=args.oasis)
         if args.labelmix is not None:
             overrides["train"] = dataclasses.replace(config.train, labelmix=args.labelmix)
+        if args.baseline_input is not None:
+            overrides["model"] = dataclasses.replace(overrides.get("model", config.model), baseline_input=args.baseline_input)
+        if args.stage1_from is not None:
+            overrides.update(_stage1_from(args.stage1_from))
         config = dataclasses.replace(config, **overrides)
     elif (args.config or args.single or args.conditional or args.labelmix is not None or args.stage1_steps is not None
-          or args.stage2_steps is not None):
-        print("freqaug train: --resume continues with the run's own config.json; drop "
-              "--config/--stage*-steps/--single/--conditional/--oasis/--labelmix", file=sys.stderr)
+          or args.stage2_steps is not None or args.baseline_input is not None or args.stage1_from is not None):
+        print("freqaug train: --resume continues with the run's own config.json; drop --config/--stage*-steps/--single/"
+              "--conditional/--oasis/--labelmix/--baseline-input/--stage1-from", file=sys.stderr)
         return 2
     model = config.model if config else _saved_model(args.out)
     labels = None
@@ -74,6 +78,18 @@ def _train(args: argparse.Namespace) -> int:
     print(f"trained to {trainer.step}; run folder {args.out}/ (checkpoint.safetensors, log.jsonl, samples/)")
     _export_after_training(args, trainer)
     return 0
+
+
+def _stage1_from(path: Path) -> dict:
+    """RunConfig fields of a run whose stage 2 starts from the band GANs in ``path`` (a checkpoint or run folder)."""
+    from freqaug.train import read_checkpoint_meta
+    from freqaug.train.checkpoint import CHECKPOINT_NAME
+
+    checkpoint = path / CHECKPOINT_NAME if path.is_dir() else path
+    steps = read_checkpoint_meta(checkpoint)["step"]
+    if "stage1" not in steps:
+        raise ValueError(f"{checkpoint}: --stage1-from needs a band-GAN run's checkpoint; this one has {sorted(steps)}")
+    return {"stage1_from": str(checkpoint), "stage1_steps": int(steps["stage1"])}
 
 
 def _export_after_training(args: argparse.Namespace, trainer) -> None:
@@ -372,6 +388,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--labelmix", type=float, default=None, metavar="WEIGHT",
                        help="with an OASIS discriminator: weight of its LabelMix consistency loss (OASIS uses 10; "
                             "default: the config's train.labelmix, 0)")
+    train.add_argument("--baseline-input", choices=["noise", "band_image"], default=None,
+                       help="what the baseline generator takes beside its noise: nothing (an independent image) or the "
+                            "band image, which it then refines (default: the config's model.baseline_input)")
+    train.add_argument("--stage1-from", type=Path, default=None, metavar="CHECKPOINT_OR_RUN",
+                       help="start at stage 2 with the band GANs of another run (its checkpoint or run folder): "
+                            "compare stage-2 settings on one stage 1; the model may differ only in baseline_input, "
+                            "alpha and alpha_init")
     train.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     train.add_argument("--skip-bad", action="store_true",
                        help="leave unreadable or corrupt image files (with --conditional also pairs with a missing, "

@@ -2,6 +2,7 @@
 
 Checkpoints are written every ``checkpoint_every`` steps, at the end, and on SIGINT/SIGTERM;
 ``resume=True`` continues from the run folder's checkpoint with the saved configs.
+``stage1_from`` starts a new run at stage 2 with the band GANs of another run's checkpoint.
 """
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from torch import Tensor
 
 from freqaug._json import parse_json
 from freqaug.models import FreqGANConfig
-from freqaug.train.checkpoint import CHECKPOINT_NAME, load_checkpoint, read_checkpoint_meta, save_checkpoint
+from freqaug.train.checkpoint import (
+    CHECKPOINT_NAME, load_checkpoint, load_stage1, read_checkpoint_meta, save_checkpoint,
+)
 from freqaug.train.trainer import TrainConfig, Trainer
 
 __all__ = ["RunConfig", "save_layout_grid", "train_run"]
@@ -36,8 +39,11 @@ class RunConfig:
     checkpoint_every: int = 200
     sample_every: int = 200
     single: bool = False  # the single-GAN control: the baseline generator alone, stage1 + stage2 steps
+    stage1_from: str | None = None  # checkpoint whose band GANs this run's stage 2 starts from (None: omitted)
 
     def __post_init__(self) -> None:
+        if self.stage1_from is not None and not (isinstance(self.stage1_from, str) and self.stage1_from):
+            raise ValueError(f"RunConfig.stage1_from: expected null or a checkpoint path, got {self.stage1_from!r}")
         for key in ("stage1_steps", "stage2_steps", "checkpoint_every", "sample_every"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -47,6 +53,8 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        if self.stage1_from is None:  # configs of runs that train their own stage 1 stay as they were
+            del data["stage1_from"]
         return data | {"model": self.model.to_dict(), "train": self.train.to_dict()}
 
     @classmethod
@@ -139,6 +147,8 @@ def train_run(
     if resume:
         load_checkpoint(trainer, checkpoint)
         print(f"resumed from {checkpoint} at {meta['step']}")
+    elif config.stage1_from is not None:
+        _start_from_stage1(trainer, config)
     fixed_z = trainer.model.sample_z(8, generator=torch.Generator(trainer.device).manual_seed(12345))
     if trainer.labels is not None:  # each drawn with one of the fixed z
         fixed_z = fixed_z[: len(trainer.labels)]
@@ -163,6 +173,15 @@ def train_run(
     if stop.signal is not None:
         raise KeyboardInterrupt(f"stopped by signal {stop.signal}; checkpoint saved to {checkpoint}")
     return trainer
+
+
+def _start_from_stage1(trainer: Trainer, config: RunConfig) -> None:
+    """Load another run's band GANs; its stage-1 step count must be the config's (one source of truth)."""
+    meta = load_stage1(trainer, config.stage1_from)
+    if trainer.step["stage1"] != config.stage1_steps:
+        raise ValueError(f"RunConfig.stage1_steps = {config.stage1_steps}, but the stage 1 of {config.stage1_from} has "
+                         f"{trainer.step['stage1']} steps; set it to {trainer.step['stage1']}")
+    print(f"stage 1 from {config.stage1_from} ({meta['step']['stage1']} steps); training stage 2")
 
 
 def _any_rank(flag: bool, device) -> bool:

@@ -129,3 +129,29 @@ def test_resume_with_a_damaged_config_names_the_file(data_dir, tmp_path, capsys)
     assert cli.main(["train", "--data", str(data_dir), "--out", str(run), "--resume"]) == 1
     err = capsys.readouterr().err
     assert "config.json: not valid JSON" in err
+
+
+def test_stage2_from_another_runs_stage1(data_dir, tmp_path):
+    first = tmp_path / "first"
+    assert cli.main(["train", "--data", str(data_dir), "--out", str(first), "--config", str(tiny_config(tmp_path))]) == 0
+    second = tmp_path / "second"
+    args = ["train", "--data", str(data_dir), "--out", str(second), "--config", str(tiny_config(tmp_path)),
+            "--stage1-from", str(first), "--baseline-input", "band_image", "--stage2-steps", "3"]
+    assert cli.main(args) == 0
+    config = json.loads((second / "config.json").read_text())
+    assert config["stage1_from"] == str(first / "checkpoint.safetensors") and config["stage1_steps"] == 3
+    assert config["model"]["baseline_input"] == "band_image"
+    log = [json.loads(line) for line in (second / "log.jsonl").read_text().splitlines()]
+    assert [r["stage"] for r in log] == ["stage2"] * 3  # stage 1 came from the first run
+    assert (second / "bundle.safetensors").is_file() and "stage1_from" not in json.loads((first / "config.json").read_text())
+
+
+def test_stage1_from_a_single_control_or_an_empty_path_is_refused(data_dir, tmp_path, capsys):
+    single = tmp_path / "single"
+    assert cli.main(["train", "--data", str(data_dir), "--out", str(single), "--config", str(tiny_config(tmp_path)),
+                     "--single"]) == 0
+    args = ["train", "--data", str(data_dir), "--out", str(tmp_path / "x"), "--stage1-from", str(single)]
+    assert cli.main(args) == 1
+    assert "--stage1-from needs a band-GAN run's checkpoint" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="RunConfig.stage1_from: expected null or a checkpoint path"):
+        RunConfig(stage1_from="")
