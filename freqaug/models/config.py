@@ -113,8 +113,8 @@ class FreqGANConfig:
     0, the default, is omitted from :meth:`to_dict`. baseline_input: what the baseline generator
     takes beside its own noise block: ``"noise"`` (nothing: an independent image, the patent's
     "another generator") or ``"band_image"`` (the band image as condition maps, so both blended
-    images show one scene and the baseline refines it); ``"noise"``, the default, is omitted from
-    :meth:`to_dict`.
+    images show one scene: the baseline adds a learned correction to it, zero at the start);
+    ``"noise"``, the default, is omitted from :meth:`to_dict`.
     """
 
     spec: BandSpec = field(default_factory=lambda: BandSpec(kind="dwt", wavelet="haar", levels=2))

@@ -23,6 +23,8 @@ from freqaug.models.noise import OrthogonalNoise
 
 __all__ = ["FreqGAN", "FreqGANOutput", "build_discriminators"]
 
+REFINE_LIMIT = 0.995  # a refined band image is clamped here before atanh (atanh(0.995) ~ 3)
+
 
 class FreqGANOutput(NamedTuple):
     """What one forward pass produces, all (N, C, ., .)."""
@@ -58,6 +60,8 @@ class FreqGAN(nn.Module):
         )
         self.baseline = ConvGenerator(block, channels, config.image_size, net=config.generator,
                                       cond_channels=channels if self.baseline_refines else 0, **spade)
+        if self.baseline_refines:  # a residual refiner starts as the identity on the band image
+            self.baseline.zero_output_()
         self.register_buffer("image_color", torch.eye(channels))  # colour mix before the baseline's tanh
         self.blend = AlphaBlend(channels, per_channel=config.alpha == "channel", init=config.alpha_init)
         self.register_buffer("band_center", torch.zeros(len(self.band_names), channels))
@@ -179,13 +183,18 @@ class FreqGAN(nn.Module):
 
     def baseline_image(self, noise: Tensor, layout: Tensor | None = None, band_image: Tensor | None = None) -> Tensor:
         """The baseline generator's image in [-1, 1]: its output channels are mixed with the
-        training images' colour correlation (identity without it) before the tanh. ``band_image``:
-        the band image of the same samples, which a baseline with ``baseline_input="band_image"`` refines."""
+        training images' colour correlation (identity without it) before the tanh. With
+        ``baseline_input="band_image"`` it refines ``band_image`` (of the same samples), which it
+        takes as condition maps: its output is a correction added to the band image before the tanh
+        (``tanh(atanh(band_image) + correction)``), zero at initialisation."""
         if self.baseline_refines and band_image is None:
             raise ValueError("band_image: this FreqGAN's baseline generator refines the band image "
                              "(config.baseline_input='band_image'); pass the band image of the same samples")
         out = self.baseline(noise, band_image if self.baseline_refines else None, layout)
-        return torch.tanh(torch.einsum("ij,njhw->nihw", self.image_color.to(noise.dtype), out))
+        out = torch.einsum("ij,njhw->nihw", self.image_color.to(noise.dtype), out)
+        if self.baseline_refines:
+            out = out + torch.atanh(band_image.clamp(-REFINE_LIMIT, REFINE_LIMIT))
+        return torch.tanh(out)
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> FreqGANOutput:
         """Target vectors z (N, z_dim) [and label maps (N, H, W) for a conditional model] -> blended

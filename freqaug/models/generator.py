@@ -126,6 +126,16 @@ class ConvGenerator(nn.Module):
             out = out + self.source_path(resize_to(cond, self.out_size))
         return torch.tanh(out) if self.output == "tanh" else out
 
+    @torch.no_grad()
+    def zero_output_(self) -> ConvGenerator:
+        """Zero the last layers (output conv and source path), so the generator starts at exactly 0:
+        a residual generator then starts as the identity (ReZero / ControlNet's zero convs)."""
+        last = [self.to_out] + ([self.source_path.convs[-1]] if self.source_path is not None else [])
+        for layer in last:
+            layer.weight.zero_()
+            layer.bias.zero_()
+        return self
+
     def _layouts(self, layout: Tensor | None) -> list[Tensor | None]:
         """The one-hot layout at every block's grid (Nones for an unconditional generator)."""
         if (layout is None) != (self.layout_channels == 0):

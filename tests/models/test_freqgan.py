@@ -317,6 +317,19 @@ def test_baseline_takes_the_band_image_only_when_configured(baseline_input):
         torch.testing.assert_close(a.image, model.blend(a.band_image, a.baseline))
 
 
+@torch.no_grad()
+def test_refining_baseline_starts_as_the_identity_and_adds_a_correction():
+    torch.manual_seed(0)
+    model = FreqGAN(small_config(baseline_input="band_image")).eval()
+    z = torch.randn(4, 64)
+    out = model(z)
+    inside = out.band_image.abs() < 0.99  # outside, the band image is clamped before atanh
+    torch.testing.assert_close(out.baseline[inside], out.band_image[inside], atol=1e-5, rtol=1e-5)
+    model.baseline.to_out.bias.fill_(0.5)  # a correction moves it, still inside (-1, 1)
+    moved = model(z)
+    assert moved.baseline.abs().max() < 1 and (moved.baseline - out.baseline)[inside].abs().mean() > 0.05
+
+
 def test_refining_baseline_needs_the_band_image_and_round_trips():
     model = FreqGAN(small_config(baseline_input="band_image"))
     with pytest.raises(ValueError, match=r"band_image: this FreqGAN's baseline generator refines the band image"):
