@@ -36,7 +36,7 @@ import torch
 from torchvision.utils import save_image
 from tqdm import tqdm
 
-from freqaug._files import write_atomic
+from freqaug._files import read_resumable, write_atomic
 from freqaug.data import CAMVID, colorize_images, load_images, load_segmentation, synthetic_batch
 from freqaug.metrics import radial_power_spectrum, spectrum_distance, swd
 from freqaug.models import FreqGANConfig, LayoutConfig, count_parameters
@@ -185,17 +185,6 @@ def setup_of(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, Any]:
             "segnet": None if args.segnet is None or not args.conditional else str(args.segnet)}
 
 
-def load_report(path: Path, setup: dict[str, Any]) -> dict[str, Any]:
-    """The report so far in ``path`` (a fresh one when absent); another setup's report is refused."""
-    if not path.is_file():
-        return {"setup": setup, "results": {}}
-    report = json.loads(path.read_text())
-    if report.get("setup") != setup:
-        raise SystemExit(f"{path}: holds results of another setup ({report.get('setup')}); expected {setup}. "
-                         "Use another --out, or remove the file to start over")
-    return report
-
-
 def run_arm(name: str, seed: int, args: argparse.Namespace, data: dict[str, Any], segnet) -> tuple[dict, torch.Tensor, Trainer]:
     """Train one arm for the budget and score its EMA samples against val."""
     arm = ARMS[name]
@@ -236,7 +225,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     segnet = load_layout_scorer(args)
     args.out.mkdir(parents=True, exist_ok=True)
     prefix = args.out / ("cond_band_vs_single" if args.conditional else "band_vs_single")
-    report = load_report(prefix.with_suffix(".json"), setup_of(args, data))
+    report = read_resumable(prefix.with_suffix(".json"), setup_of(args, data), {"results": {}})
     if segnet is not None and "ceiling" not in report:
         report["ceiling"] = layout_miou(segnet, data["val"], data["val_labels"])
     spectra = {"val (real)": radial_power_spectrum(data["val"])}

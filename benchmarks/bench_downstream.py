@@ -44,7 +44,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from freqaug._files import sha256_file, write_atomic
+from freqaug._files import read_resumable, sha256_file, write_atomic
 from freqaug.augment.arms import ARMS, FDA_BETA_LIMIT, REPLACE_RATIOS, StandardConfig, make_arm, needs_bundle, unavailable
 from freqaug.augment.labelmaps import LabelAugConfig
 from freqaug.bundle import load_bundle
@@ -118,17 +118,9 @@ def setup_of(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, Any]:
 
 def read_results(path: Path, setup: dict[str, Any]) -> dict[str, Any]:
     """The results file, or a new one; a file made with another setup is refused (use another --out)."""
-    if not path.is_file():
-        return {"format": FORMAT, "version": VERSION, "setup": setup, "runs": [], "not_run": {}}
-    results = json.loads(path.read_text())
+    results = read_resumable(path, setup, {"format": FORMAT, "version": VERSION, "runs": [], "not_run": {}})
     if results.get("format") != FORMAT or results.get("version") != VERSION:
         raise SystemExit(f"{path}: not a {FORMAT} version {VERSION} results file; use another --out")
-    old = json.loads(json.dumps(results["setup"]))
-    new = json.loads(json.dumps(setup))
-    changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
-    if changed:
-        detail = "; ".join(f"{k}: {old.get(k)!r} there, {new.get(k)!r} now" for k in changed)
-        raise SystemExit(f"{path}: recorded with another setup ({detail}); use another --out to start a new grid")
     return results
 
 

@@ -30,7 +30,7 @@ import torch
 from torchvision.utils import save_image
 from tqdm import tqdm
 
-from freqaug._files import write_atomic
+from freqaug._files import read_resumable, write_atomic
 from freqaug.data import load_images
 from freqaug.train import Trainer, load_stage1, read_checkpoint_meta
 from freqaug.train.checkpoint import CHECKPOINT_NAME
@@ -91,17 +91,6 @@ def setup_of(args: argparse.Namespace, checkpoint: Path, stage1_steps: int, n_tr
             "swd_levels": args.swd_levels, "threads": args.threads}
 
 
-def read_results(path: Path, setup: dict[str, Any]) -> dict[str, Any]:
-    """Recorded variants of the same setup; another setup is refused rather than mixed in."""
-    if not path.is_file():
-        return {"setup": setup, "variants": {}}
-    results = json.loads(path.read_text())
-    if results.get("setup") != setup:
-        raise SystemExit(f"{path}: recorded with another setup ({results.get('setup')}); expected {setup}. "
-                         "Use another --out or remove the file")
-    return results
-
-
 def train_variant(name: str, config: RunConfig, checkpoint: Path, images: torch.Tensor, steps: int) -> tuple[Trainer, list[dict]]:
     """A trainer with the variant's settings, stage 1 from ``checkpoint``, after ``steps`` stage-2 steps."""
     model_over, train_over = VARIANTS[name]
@@ -157,7 +146,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     stage1_steps = read_checkpoint_meta(checkpoint)["step"]["stage1"]
     args.out.mkdir(parents=True, exist_ok=True)
     setup = setup_of(args, checkpoint, stage1_steps, len(train), len(val)) | {"real_brightness": val.mean().item()}
-    results = read_results(args.out / "stage2.json", setup)
+    results = read_resumable(args.out / "stage2.json", setup, {"variants": {}})
     diagnose = _diagnose_blend()
     z = torch.randn(len(val), config.model.z_dim, generator=torch.Generator().manual_seed(0))
     for name in tqdm([v for v in args.variants if v not in results["variants"]], desc="stage-2 variants", unit="variant"):

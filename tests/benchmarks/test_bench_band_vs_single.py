@@ -48,7 +48,7 @@ def test_arms_are_scored_recorded_and_skipped_on_rerun(bench, tmp_path):
     more = run(bench, tmp_path, "--seeds", "0", "1", "--arms", "single")
     assert [e["seed"] for e in more["results"]["single"]] == [0, 1] and len(more["results"]["band"]) == 1
     assert json.loads((tmp_path / "band_vs_single.json").read_text())["results"] == more["results"]
-    with pytest.raises(SystemExit, match="holds results of another setup"):
+    with pytest.raises(SystemExit, match="recorded with another setup"):
         bench.main([*TINY[:-2], "--batch-size", "2", "--out", str(tmp_path), "--seeds", "0"])
 
 
