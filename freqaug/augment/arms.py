@@ -12,6 +12,7 @@ build their arms here with :func:`make_arm`:
 | ``standard`` | horizontal flip, scale/crop jitter, colour jitter (:class:`StandardAugment`) | same geometry (nearest) |
 | ``fda`` | standard + albumentations ``A.FDA`` with training images as references | same as standard |
 | ``bands`` / ``blend`` | standard + freqaug (:class:`~freqaug.augment.pooled.PooledFreqAug`; an unconditional bundle) | same as standard |
+| ``bands-soft`` | as ``bands``, but each selected band only partly generated: strength s ~ U(0, 0.5) | same as standard |
 | ``replace25`` / ``replace50`` | standard + labelled synthetic pairs of a layout-conditional bundle at 0.25 / 0.5 | the pairs' own |
 |  | per real sample (:class:`~freqaug.augment.pooled.PooledSyntheticPairs`); refused (:class:`ArmNotAvailable`) |  |
 |  | for an unconditional bundle |  |
@@ -34,6 +35,7 @@ __all__ = [
     "ARMS",
     "FDA_BETA_LIMIT",
     "REPLACE_RATIOS",
+    "SOFT_STRENGTH",
     "UNAVAILABLE",
     "ArmNotAvailable",
     "Augment",
@@ -53,8 +55,9 @@ Augment = Callable[[Tensor, Tensor, torch.Generator], tuple[Tensor, Tensor]]
 
 REPLACE_RATIOS: dict[str, float] = {"replace25": 0.25, "replace50": 0.5}
 """The replace arms: synthetic labelled pairs per real sample."""
-ARMS: tuple[str, ...] = ("none", "standard", "fda", "bands", "blend", *REPLACE_RATIOS)
-_FREQAUG_ARMS = ("bands", "blend")
+SOFT_STRENGTH = (0.0, 0.5)  # the bands-soft arm: (1 - s) * real + s * generated per selected band
+ARMS: tuple[str, ...] = ("none", "standard", "fda", "bands", "blend", "bands-soft", *REPLACE_RATIOS)
+_FREQAUG_ARMS = ("bands", "blend", "bands-soft")
 UNAVAILABLE: dict[str, str] = {
     arm: f"arm {arm!r} (standard + SyntheticMix replace) needs a layout-conditional bundle, whose generated "
     "scenes come with their label maps (issue 7: freqaug train --conditional); an unconditional bundle's replaced "
@@ -266,4 +269,5 @@ def make_arm(
         return Chain(standard, FDAAugment(train_images, p=p))
     if bundle_path is None:
         raise ValueError(f"bundle_path: the {arm!r} arm needs a bundle file")
-    return Chain(standard, PooledFreqAug(bundle_path, mode=arm, p=p, pool_size=pool_size, seed=seed))
+    mode, strength = ("bands", SOFT_STRENGTH) if arm == "bands-soft" else (arm, (1.0, 1.0))
+    return Chain(standard, PooledFreqAug(bundle_path, mode=mode, strength=strength, p=p, pool_size=pool_size, seed=seed))

@@ -75,7 +75,7 @@ def test_every_arm_replays_from_the_same_seed_and_differs_across_seeds(arms, sce
         assert not torch.equal(a[0], c[0]), name
 
 
-@pytest.mark.parametrize("name", ["fda", "bands", "blend"])
+@pytest.mark.parametrize("name", ["fda", "bands", "blend", "bands-soft"])
 def test_fda_and_freqaug_change_images_but_not_labels(arms, scenes, name):
     images, labels = scenes
     standard_images, standard_labels = StandardAugment()(images, labels, gen(3))
@@ -85,13 +85,17 @@ def test_fda_and_freqaug_change_images_but_not_labels(arms, scenes, name):
     change = [float((out[i] - standard_images[i]).abs().max()) for i in range(len(images))]
     if name == "fda":  # A.FDA's window is floor(beta * min(H, W)) pixels: a small beta changes nothing
         assert max(change) > 0.05
+    elif name == "bands-soft":  # strength U(0, 0.5): some change, at most about half of the full bands arm's
+        full = arms["bands"](images, labels, gen(3))[0]
+        soft_change, full_change = (out - standard_images).abs().mean(), (full - standard_images).abs().mean()
+        assert 0 < soft_change < 0.55 * full_change
     else:
         assert min(change) > 0.05
 
 
 def test_arm_table_and_refusals(scenes):
     assert make_arm("none") is None and isinstance(make_arm("standard"), StandardAugment)
-    assert [a for a in ARMS if needs_bundle(a)] == ["bands", "blend", "replace25", "replace50"]
+    assert [a for a in ARMS if needs_bundle(a)] == ["bands", "blend", "bands-soft", "replace25", "replace50"]
     with pytest.raises(ArmNotAvailable, match="layout-conditional bundle.*issue 7"):
         make_arm("replace25")
     with pytest.raises(ValueError, match="expected one of"):
