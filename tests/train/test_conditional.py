@@ -1,6 +1,7 @@
 """Training a layout-conditional FreqGAN on (image, label map) pairs: both stages and the control
 train, layouts stay aligned with their images through augmentation, resume is exact, and
 `freqaug train --conditional` reads labels/ with errors (or --skip-bad counts) that name the file."""
+import dataclasses
 import json
 
 import cv2
@@ -58,6 +59,21 @@ def test_single_control_and_finetuning_train_conditionally(pairs):
     before = _params(finetune.model.generators)
     finetune.stage2_step()
     assert not torch.equal(before, _params(finetune.model.generators))
+
+
+@pytest.mark.parametrize("finetune", [False, True], ids=["frozen-bands", "finetune-bands"])
+def test_refining_baseline_trains_conditionally_and_follows_the_layout(pairs, finetune):
+    images, labels = pairs
+    model = dataclasses.replace(MODEL, baseline_input="band_image")
+    trainer = Trainer(model, dataclasses.replace(TRAIN, finetune_bands=finetune), images, labels=labels)
+    trainer.fit(1, 0, progress=False)
+    before = _params(trainer.model.baseline)
+    trainer.stage2_step()
+    assert not torch.equal(before, _params(trainer.model.baseline))  # the zero-initialised refiner learns
+    z = torch.randn(2, 64)
+    with torch.no_grad():
+        a, b = trainer.model(z, labels[:2]), trainer.model(z, labels[2:4])
+    assert not torch.allclose(a.baseline, b.baseline)
 
 
 def test_discriminators_see_each_layout_moved_with_its_image(pairs):
