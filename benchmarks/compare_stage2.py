@@ -30,7 +30,7 @@ import torch
 from torchvision.utils import save_image
 from tqdm import tqdm
 
-from freqaug._files import read_resumable, write_atomic
+from freqaug._files import read_resumable, sha256_file, write_atomic
 from freqaug.data import load_images
 from freqaug.train import Trainer, load_stage1, read_checkpoint_meta
 from freqaug.train.checkpoint import CHECKPOINT_NAME
@@ -86,7 +86,7 @@ def load_run(run: Path) -> tuple[RunConfig, Path]:
 
 def setup_of(args: argparse.Namespace, checkpoint: Path, stage1_steps: int, n_train: int, n_val: int) -> dict[str, Any]:
     """What must be equal for variants to share one table (checked on resume)."""
-    return {"run": str(args.run), "checkpoint_mtime": checkpoint.stat().st_mtime, "stage1_steps": stage1_steps,
+    return {"run": str(args.run), "checkpoint_sha256": sha256_file(checkpoint), "stage1_steps": stage1_steps,
             "stage2_steps": args.steps, "data": str(args.data), "train_images": n_train, "val_images": n_val,
             "swd_levels": args.swd_levels, "threads": args.threads}
 
