@@ -97,6 +97,19 @@ def read_checkpoint_meta(path: str | Path) -> dict:
     return meta
 
 
+def _read_tensors(path: Path, device: torch.device) -> dict[str, torch.Tensor]:
+    """Every tensor of a checkpoint file on ``device``; a damaged file is a CheckpointError naming it."""
+    try:
+        return load_file(str(path), device=str(device))
+    except (SafetensorError, OSError) as err:
+        raise CheckpointError(f"{path}: cannot read tensors ({err})") from None
+
+
+def _module_state(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The entries of ``prefix/`` (a module of :func:`_modules`) with the prefix dropped."""
+    return {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + "/")}
+
+
 def load_checkpoint(trainer: Trainer, path: str | Path) -> dict:
     """Restore a trainer built from the checkpoint's configs; returns the metadata."""
     path = Path(path)
@@ -106,14 +119,10 @@ def load_checkpoint(trainer: Trainer, path: str | Path) -> dict:
         raise CheckpointError(f"{path}: a {kind} checkpoint (stages {sorted(meta['step'])}) does not fit this trainer")
     if meta["model_config"] != trainer.model.config.to_dict():
         raise CheckpointError(f"{path}: model_config differs from the trainer's; build the trainer from it")
-    try:
-        tensors = load_file(str(path), device=str(trainer.device))
-    except (SafetensorError, OSError) as err:
-        raise CheckpointError(f"{path}: cannot read tensors ({err})") from None
+    tensors = _read_tensors(path, trainer.device)
     for prefix, module in _modules(trainer).items():
-        state = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + "/")}
         try:
-            module.load_state_dict(state, strict=True)
+            module.load_state_dict(_module_state(tensors, prefix), strict=True)
         except RuntimeError as err:
             raise CheckpointError(f"{path}: tensors of {prefix!r} do not fit ({err})") from None
     for name, opt in trainer.opt.items():
@@ -147,14 +156,10 @@ def load_stage1(trainer: Trainer, path: str | Path) -> dict:
     if differ:
         raise CheckpointError(f"{path}: model_config differs in {differ}; only {list(STAGE2_FIELDS)} may differ "
                               "from the run whose stage 1 is reused")
-    try:
-        tensors = load_file(str(path), device=str(trainer.device))
-    except (SafetensorError, OSError) as err:
-        raise CheckpointError(f"{path}: cannot read tensors ({err})") from None
+    tensors = _read_tensors(path, trainer.device)
     for prefix, module in _modules(trainer).items():
         fresh = {k for k in module.state_dict() if k.startswith(STAGE2_MODULES)}
-        state = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + "/")}
-        state = {k: v for k, v in state.items() if k not in fresh and not k.startswith(STAGE2_MODULES)}
+        state = {k: v for k, v in _module_state(tensors, prefix).items() if not k.startswith(STAGE2_MODULES)}
         missing, unexpected = module.load_state_dict(state, strict=False)
         if set(missing) - fresh or unexpected:
             raise CheckpointError(f"{path}: tensors of {prefix!r} do not fit (missing {sorted(set(missing) - fresh)[:5]}, "
