@@ -8,7 +8,7 @@ SPADE modulation, every discriminator through concatenation; z still varies the 
 """
 from __future__ import annotations
 
-from typing import Mapping, NamedTuple
+from typing import Iterable, Mapping, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -76,6 +76,17 @@ class FreqGAN(nn.Module):
     def sources(self, name: str) -> tuple[str, ...]:
         """The bands whose outputs generator ``name`` takes as input."""
         return tuple(self.config.cascade.get(name, ()))
+
+    def ancestors(self, names: Iterable[str]) -> set[str]:
+        """Every band whose output reaches one of ``names`` through the cascade, directly or not."""
+        found: set[str] = set()
+        todo = [s for n in names for s in self.sources(n)]
+        while todo:
+            band = todo.pop()
+            if band not in found:
+                found.add(band)
+                todo.extend(self.sources(band))
+        return found
 
     # ---- band normalisation ------------------------------------------------------------------
 

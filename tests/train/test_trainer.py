@@ -110,7 +110,8 @@ def test_rejects_images_of_the_wrong_size(images):
     "kwargs, match",
     [({"loss": "wgan"}, "TrainConfig.loss"), ({"cascade_inputs": "both"}, "TrainConfig.cascade_inputs"),
      ({"band_augment": ("rotate",)}, r"TrainConfig.band_augment: unknown op\(s\) \['rotate'\]"),
-     ({"batch_size": 0}, "TrainConfig.batch_size"), ({"lr_g": 0.0}, "TrainConfig.lr_g")],
+     ({"batch_size": 0}, "TrainConfig.batch_size"), ({"lr_g": 0.0}, "TrainConfig.lr_g"),
+     ({"band_updates": {"LL2": 0}}, r"TrainConfig.band_updates\['LL2'\]: expected a positive integer, got 0")],
 )
 def test_invalid_train_config(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -120,6 +121,39 @@ def test_invalid_train_config(kwargs, match):
 def test_train_config_round_trip():
     config = TrainConfig(batch_size=8, band_augment=("cutout",))
     assert TrainConfig.from_dict(config.to_dict()) == config
+    assert "band_updates" not in config.to_dict()  # omitted at its default: older configs keep their hashes
+    config = TrainConfig(band_updates={"LL2": 4})
+    assert TrainConfig.from_dict(config.to_dict()) == config and config.to_dict()["band_updates"] == {"LL2": 4}
+
+
+def _adam_steps(trainer, opt, module):
+    return {int(trainer.opt[opt].state[p]["step"]) for p in module.parameters() if p in trainer.opt[opt].state}
+
+
+@pytest.mark.parametrize("cascade_inputs", ["real", "generated"])
+def test_band_updates_give_named_bands_more_updates_per_step(images, cascade_inputs):
+    trainer = make_trainer(images, cascade={"LH1": ["LL2"]}, cascade_inputs=cascade_inputs,
+                           band_updates={"LH1": 3, "HH2": 2})
+    trainer.fit(2, 0, progress=False)
+    counts = {"LH1": 6, "HH2": 4, "LL2": 2, "HL1": 2}  # two steps: 1 update each, plus the extra ones; LL2
+    # feeds LH1 (generated, under cascade_inputs="generated") in LH1's extra updates without being updated
+    for band, count in counts.items():
+        assert _adam_steps(trainer, "g1", trainer.model.generators[band]) == {count}, band
+        assert _adam_steps(trainer, "d1", trainer.discriminators[band]) == {count}, band
+    assert trainer.step["stage1"] == 2
+
+
+def test_band_updates_name_known_bands(images):
+    with pytest.raises(ValueError, match=r"TrainConfig.band_updates: unknown band\(s\) \['LL3'\]; the model has "
+                                         r"\['LL2', 'LH2'"):
+        make_trainer(images, band_updates={"LL3": 2})
+
+
+def test_ancestors_follow_the_cascade_through_every_level(images):
+    trainer = make_trainer(images, cascade={"LH1": ["LH2"], "LH2": ["LL2"], "HH1": ["LL2"]})
+    assert trainer.model.ancestors(["LH1"]) == {"LH2", "LL2"}
+    assert trainer.model.ancestors(["HH1", "LH2"]) == {"LL2"}
+    assert trainer.model.ancestors(["LL2"]) == set()
 
 
 # ---- pieces ---------------------------------------------------------------------------------
