@@ -1,17 +1,12 @@
 """The loader benchmark runs end to end on a few drawn scenes with the tiny bundle and writes its report."""
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_loader.py"
+from tests import load_script
 
 
-def test_bench_loader_writes_every_row_and_the_target_check(bundle_path, tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location("bench_loader", BENCH)
-    bench = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "bench_loader", bench)  # its dataclasses look their module up
-    spec.loader.exec_module(bench)
+
+def test_bench_loader_writes_every_row_and_the_target_check(bundle_path, tmp_path):
+    bench = load_script("benchmarks/bench_loader.py")
     rows = bench.main(["--bundle", str(bundle_path), "--data", str(tmp_path / "no_camvid"), "--drawn", "4",
                        "--seconds", "0.01", "--warmup", "1", "--workers", "0", "--bank-size", "2",
                        "--out", str(tmp_path)])

@@ -1,11 +1,10 @@
 """Each augmentation example runs a few steps with a tiny bundle (drawn scenes, and CamVid when present) and writes its grid."""
-import importlib.util
-from pathlib import Path
 
 import PIL.Image
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+from tests import load_script
+
 FEW_STEPS = {  # the example's flags for a quick run
     "albumentations_pipeline": [],
     "torchvision_pipeline": [],
@@ -14,10 +13,7 @@ FEW_STEPS = {  # the example's flags for a quick run
 
 
 def load(name):
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f"examples/{name}.py", f"example_{name}")
 
 
 @pytest.mark.parametrize("name", sorted(FEW_STEPS))

@@ -1,17 +1,13 @@
 """examples/train_segmentation.py trains both arms for a few steps on drawn scenes and reports val mIoU."""
-import importlib.util
 import math
-from pathlib import Path
 
 import torch
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "train_segmentation.py"
+from tests import load_script
 
 
 def test_the_example_trains_standard_and_freqaug_and_scores_val(bundle_path, capsys):
-    spec = importlib.util.spec_from_file_location("train_segmentation", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("examples/train_segmentation.py")
     threads = torch.get_num_threads()
     try:
         scores = module.main([str(bundle_path), "--drawn", "--drawn-n", "8", "--size", "32", "48", "--steps", "2",

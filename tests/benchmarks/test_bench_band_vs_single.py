@@ -1,28 +1,21 @@
 """bench_band_vs_single: arms train and score, finished (arm, seed) pairs are recorded and skipped on rerun,
 another setup is refused, and conditional arms report layout fidelity beside its real-image ceiling."""
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
 from freqaug.data import synthetic_batch
 from freqaug.metrics.segnet import save_segnet, train_segnet
+from tests import load_script
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_band_vs_single.py"
 TINY = ["--drawn", "--drawn-n", "8", "--size", "32", "48", "--minutes", "0.001", "--swd-levels", "2",
         "--batch-size", "4"]
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_band_vs_single", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/bench_band_vs_single.py")
 
 
 def run(bench, out, *extra):

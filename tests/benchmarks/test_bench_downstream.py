@@ -1,23 +1,18 @@
 """bench_downstream: finished runs are recorded and skipped on rerun; partial grids render; setups never mix."""
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 import torch
 
+from tests import load_script
 from tests.augment.conftest import build_bundle
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_downstream.py"
 TINY = ["--drawn", "--drawn-n", "8", "--size", "32", "48", "--batch-size", "4", "--pool-size", "4", "--budgets", "2"]
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_downstream", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/bench_downstream.py")
 
 
 @pytest.fixture(scope="module")

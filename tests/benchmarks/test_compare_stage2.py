@@ -1,9 +1,6 @@
 """compare_stage2: variants share one stage 1, train and score stage 2, are recorded and skipped on rerun,
 and another setup is refused."""
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -14,19 +11,15 @@ from freqaug.data import synthetic_batch
 from freqaug.models import FreqGANConfig, NetConfig
 from freqaug.train import TrainConfig, Trainer, save_checkpoint
 from freqaug.train.run import RunConfig
+from tests import load_script
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "compare_stage2.py"
 SMALL = NetConfig(base_channels=8, max_channels=16, min_size=4, source_width=8)
 SIZE = (32, 48)
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("compare_stage2", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/compare_stage2.py")
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,6 @@
 """probe_coarse_band: trains one band GAN alone, leaves every other band untouched, and writes its
 scores and pictures at the asked update counts."""
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -14,19 +11,15 @@ from freqaug.data import synthetic_batch
 from freqaug.models import FreqGANConfig, NetConfig
 from freqaug.train import TrainConfig
 from freqaug.train.run import RunConfig
+from tests import load_script
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "probe_coarse_band.py"
 SMALL = NetConfig(base_channels=8, max_channels=16, min_size=4, source_width=8)
 SIZE = (32, 48)
 
 
 @pytest.fixture(scope="module")
 def probe():
-    spec = importlib.util.spec_from_file_location("probe_coarse_band", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/probe_coarse_band.py")
 
 
 def test_probe_trains_the_coarse_band_alone_and_reports(tmp_path, probe, monkeypatch):
