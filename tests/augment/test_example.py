@@ -1,5 +1,4 @@
 """Each augmentation example runs a few steps with a tiny bundle (drawn scenes, and CamVid when present) and writes its grid."""
-
 import PIL.Image
 import pytest
 
