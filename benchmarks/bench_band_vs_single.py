@@ -14,7 +14,9 @@ multiply-adds per sample. ``--conditional`` trains layout-conditional arms (SPAD
 concat or OASIS image discriminator, optionally with LabelMix) on (image, label map) pairs, draws
 image k from val label map k and adds layout fidelity: the mIoU of a segnet trained on real train
 (``--segnet``, `freqaug train-segnet`) between its prediction and that label map, beside the same
-number for the real val images (the ceiling).
+number for the real val images (the ceiling). ``--arms band band-ll2x8`` compares the default band GAN
+with one whose coarse band LL2 takes 8 D+G updates per stage-1 step (``TrainConfig.band_updates``),
+at the same wall-clock.
 
 Each finished (arm, seed) is written at once (JSON + Markdown, atomically) and skipped on rerun, so an
 interrupted run resumes with the same command. Writes PREFIX.md / .json and PREFIX_spectra.png, PREFIX
@@ -56,6 +58,7 @@ class Arm:
     single: bool
     image_discriminator: str = "concat"
     labelmix: float = 0.0
+    band_updates: tuple[tuple[str, int], ...] = ()  # TrainConfig.band_updates: more updates for named bands
 
 
 ARMS = {
@@ -64,6 +67,7 @@ ARMS = {
     "band-oasis": Arm(single=False, image_discriminator="oasis"),
     "single-oasis": Arm(single=True, image_discriminator="oasis"),
     "band-oasis-labelmix": Arm(single=False, image_discriminator="oasis", labelmix=10.0),
+    "band-ll2x8": Arm(single=False, band_updates=(("LL2", 8),)),
 }
 
 
@@ -189,7 +193,8 @@ def run_arm(name: str, seed: int, args: argparse.Namespace, data: dict[str, Any]
     """Train one arm for the budget and score its EMA samples against val."""
     arm = ARMS[name]
     labels = data["train_labels"] if args.conditional else None
-    train_config = TrainConfig(batch_size=args.batch_size, seed=seed, labelmix=arm.labelmix)
+    train_config = TrainConfig(batch_size=args.batch_size, seed=seed, labelmix=arm.labelmix,
+                               band_updates=dict(arm.band_updates))
     trainer = Trainer(model_config(arm, tuple(args.size), args.conditional), train_config, data["train"] * 2 - 1,
                       labels=labels, single=arm.single)
     stages = [("single", 1.0)] if arm.single else [("stage1", 2 / 3), ("stage2", 1 / 3)]

@@ -1,5 +1,6 @@
 """bench_band_vs_single: arms train and score, finished (arm, seed) pairs are recorded and skipped on rerun,
 another setup is refused, and conditional arms report layout fidelity beside its real-image ceiling."""
+import argparse
 import json
 
 import pytest
@@ -62,3 +63,12 @@ def test_conditional_arms_report_layout_fidelity(bench, tmp_path):
     table = (tmp_path / "cond_band_vs_single.md").read_text()
     assert "layout mIoU" in table and "ceiling" in table and "| band-oasis-labelmix | 1 |" in table
     assert (tmp_path / "cond_band_vs_single_layouts_single.png").stat().st_size > 500
+
+
+def test_the_ll2x8_arm_gives_the_coarse_band_eight_updates_per_step(bench):
+    args = argparse.Namespace(drawn=True, drawn_n=8, size=[32, 48], batch_size=4, minutes=0.001, conditional=False,
+                              swd_levels=2)
+    entry, _, trainer = bench.run_arm("band-ll2x8", 0, args, bench.load_data(args), None)
+    steps, opt = entry["steps"]["stage1"], trainer.opt["g1"]
+    for band, per_step in (("LL2", 8), ("HH1", 1)):
+        assert {int(opt.state[p]["step"]) for p in trainer.model.generators[band].parameters()} == {per_step * steps}
