@@ -45,15 +45,19 @@ def _train(args: argparse.Namespace) -> int:
             overrides["model"] = _conditional(config.model, args.classes, oasis=args.oasis)
         if args.labelmix is not None:
             overrides["train"] = dataclasses.replace(config.train, labelmix=args.labelmix)
+        if args.band_updates is not None:
+            overrides["train"] = dataclasses.replace(overrides.get("train", config.train),
+                                                     band_updates=dict(args.band_updates))
         if args.baseline_input is not None:
             overrides["model"] = dataclasses.replace(overrides.get("model", config.model), baseline_input=args.baseline_input)
         if args.stage1_from is not None:
             overrides.update(_stage1_from(args.stage1_from))
         config = dataclasses.replace(config, **overrides)
     elif (args.config or args.single or args.conditional or args.labelmix is not None or args.stage1_steps is not None
-          or args.stage2_steps is not None or args.baseline_input is not None or args.stage1_from is not None):
+          or args.stage2_steps is not None or args.baseline_input is not None or args.stage1_from is not None
+          or args.band_updates is not None):
         print("freqaug train: --resume continues with the run's own config.json; drop --config/--stage*-steps/--single/"
-              "--conditional/--oasis/--labelmix/--baseline-input/--stage1-from", file=sys.stderr)
+              "--conditional/--oasis/--labelmix/--baseline-input/--stage1-from/--band-updates", file=sys.stderr)
         return 2
     model = config.model if config else _saved_model(args.out)
     labels = None
@@ -118,6 +122,14 @@ def _init_distributed(device: str) -> str:
         return f"cuda:{local_rank}"
     dist.init_process_group("gloo")
     return device
+
+
+def _band_count(text: str) -> tuple[str, int]:
+    """``"LL2=8"`` -> ("LL2", 8), for --band-updates."""
+    band, _, count = text.partition("=")
+    if not band or not count.isdigit() or int(count) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected BAND=N with N a positive integer, e.g. LL2=8")
+    return band, int(count)
 
 
 def _saved_model(run_dir: Path):
@@ -395,6 +407,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="start at stage 2 with the band GANs of another run (its checkpoint or run folder): "
                             "compare stage-2 settings on one stage 1; the model may differ only in baseline_input, "
                             "alpha and alpha_init")
+    train.add_argument("--band-updates", type=_band_count, nargs="+", default=None, metavar="BAND=N",
+                       help="D+G updates per stage-1 step for the named bands, e.g. LL2=8: the coarse band is cheap "
+                            "and sets the layout (default: the config's train.band_updates, 1 each)")
     train.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     train.add_argument("--skip-bad", action="store_true",
                        help="leave unreadable or corrupt image files (with --conditional also pairs with a missing, "

@@ -155,3 +155,16 @@ def test_stage1_from_a_single_control_or_an_empty_path_is_refused(data_dir, tmp_
     assert "--stage1-from needs a band-GAN run's checkpoint" in capsys.readouterr().err
     with pytest.raises(ValueError, match="RunConfig.stage1_from: expected null or a checkpoint path"):
         RunConfig(stage1_from="")
+
+
+def test_band_updates_from_the_command_line(data_dir, tmp_path, capsys):
+    run = tmp_path / "run"
+    base = ["train", "--data", str(data_dir), "--config", str(tiny_config(tmp_path))]
+    assert cli.main([*base, "--out", str(run), "--band-updates", "LL2=3"]) == 0
+    assert json.loads((run / "config.json").read_text())["train"]["band_updates"] == {"LL2": 3}
+    assert cli.main([*base, "--out", str(tmp_path / "x"), "--band-updates", "LL5=2"]) == 1
+    assert "TrainConfig.band_updates: unknown band(s) ['LL5']; the model has ['LL2'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        cli.main([*base, "--out", str(tmp_path / "y"), "--band-updates", "LL2=0"])
+    assert stop.value.code == 2 and "'LL2=0': expected BAND=N with N a positive integer" in capsys.readouterr().err
+    assert cli.main(["train", "--data", str(data_dir), "--out", str(run), "--resume", "--band-updates", "LL2=2"]) == 2
