@@ -14,9 +14,10 @@ multiply-adds per sample. ``--conditional`` trains layout-conditional arms (SPAD
 concat or OASIS image discriminator, optionally with LabelMix) on (image, label map) pairs, draws
 image k from val label map k and adds layout fidelity: the mIoU of a segnet trained on real train
 (``--segnet``, `freqaug train-segnet`) between its prediction and that label map, beside the same
-number for the real val images (the ceiling). ``--arms band band-ll2x8`` compares the default band GAN
-with one whose coarse band LL2 takes 8 D+G updates per stage-1 step (``TrainConfig.band_updates``),
-at the same wall-clock.
+number for the real val images (the ceiling). ``--arms band band-ll2x8 band-ll2x8-fast-alpha``
+compares the default band GAN with one whose coarse band LL2 takes 8 D+G updates per stage-1 step
+(``TrainConfig.band_updates``), and with that plus alpha learning 10x faster (lr_alpha 0.1), at the
+same wall-clock.
 
 Each finished (arm, seed) is written at once (JSON + Markdown, atomically) and skipped on rerun, so an
 interrupted run resumes with the same command. Writes PREFIX.md / .json and PREFIX_spectra.png, PREFIX
@@ -57,8 +58,7 @@ class Arm:
 
     single: bool
     image_discriminator: str = "concat"
-    labelmix: float = 0.0
-    band_updates: tuple[tuple[str, int], ...] = ()  # TrainConfig.band_updates: more updates for named bands
+    train: tuple[tuple[str, Any], ...] = ()  # TrainConfig overrides, e.g. (("labelmix", 10.0),)
 
 
 ARMS = {
@@ -66,8 +66,9 @@ ARMS = {
     "single": Arm(single=True),
     "band-oasis": Arm(single=False, image_discriminator="oasis"),
     "single-oasis": Arm(single=True, image_discriminator="oasis"),
-    "band-oasis-labelmix": Arm(single=False, image_discriminator="oasis", labelmix=10.0),
-    "band-ll2x8": Arm(single=False, band_updates=(("LL2", 8),)),
+    "band-oasis-labelmix": Arm(single=False, image_discriminator="oasis", train=(("labelmix", 10.0),)),
+    "band-ll2x8": Arm(single=False, train=(("band_updates", {"LL2": 8}),)),
+    "band-ll2x8-fast-alpha": Arm(single=False, train=(("band_updates", {"LL2": 8}), ("lr_alpha", 0.1))),
 }
 
 
@@ -193,8 +194,7 @@ def run_arm(name: str, seed: int, args: argparse.Namespace, data: dict[str, Any]
     """Train one arm for the budget and score its EMA samples against val."""
     arm = ARMS[name]
     labels = data["train_labels"] if args.conditional else None
-    train_config = TrainConfig(batch_size=args.batch_size, seed=seed, labelmix=arm.labelmix,
-                               band_updates=dict(arm.band_updates))
+    train_config = TrainConfig(batch_size=args.batch_size, seed=seed, **dict(arm.train))
     trainer = Trainer(model_config(arm, tuple(args.size), args.conditional), train_config, data["train"] * 2 - 1,
                       labels=labels, single=arm.single)
     stages = [("single", 1.0)] if arm.single else [("stage1", 2 / 3), ("stage2", 1 / 3)]
