@@ -20,7 +20,8 @@ compares the default band GAN with one whose coarse band LL2 takes 8 D+G updates
 same wall-clock.
 
 Each finished (arm, seed) is written at once (JSON + Markdown, atomically) and skipped on rerun, so an
-interrupted run resumes with the same command. Writes PREFIX.md / .json and PREFIX_spectra.png, PREFIX
+interrupted run resumes with the same command; processes running different arms into one folder
+merge their results under a lock (the spectra plot shows every arm whose spectrum the JSON holds). Writes PREFIX.md / .json and PREFIX_spectra.png, PREFIX
 being band_vs_single, or cond_band_vs_single with --conditional.
 """
 from __future__ import annotations
@@ -39,7 +40,7 @@ import torch
 from torchvision.utils import save_image
 from tqdm import tqdm
 
-from freqaug._files import read_resumable, write_atomic
+from freqaug._files import locked, read_resumable, write_atomic
 from freqaug.data import CAMVID, colorize_images, load_images, load_segmentation, synthetic_batch
 from freqaug.metrics import radial_power_spectrum, spectrum_distance, swd
 from freqaug.models import FreqGANConfig, LayoutConfig, count_parameters
@@ -220,6 +221,27 @@ def save_report(report: dict[str, Any], prefix: Path) -> None:
     write_atomic(prefix.with_suffix(".md"), markdown(report).encode())
 
 
+def record(prefix: Path, setup: dict[str, Any], name: str, entry: dict[str, Any], spectrum,
+           ceiling: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Add one finished (arm, seed), the arm's spectrum if it has none yet, and the layout-fidelity
+    ceiling to the report on disk, merged under a lock with what other processes (running other
+    arms) wrote meanwhile."""
+    with locked(prefix.parent):
+        report = read_resumable(prefix.with_suffix(".json"), setup, {"results": {}})
+        report["results"].setdefault(name, []).append(entry)
+        if ceiling is not None:
+            report.setdefault("ceiling", ceiling)
+        freqs, power = spectrum
+        report.setdefault("spectra", {}).setdefault(name, {"freqs": freqs.tolist(), "power": power.tolist()})
+        save_report(report, prefix)
+    return report
+
+
+def band_grid_path(prefix: Path, arm: str) -> str:
+    """Where an arm's band grid goes (the default band arm keeps the name its docs cite)."""
+    return f"{prefix}_band_grid.png" if arm == "band" else f"{prefix}_band_grid_{arm}.png"
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     keep_freed_memory()
     torch.set_num_threads(args.threads)
@@ -230,10 +252,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     segnet = load_layout_scorer(args)
     args.out.mkdir(parents=True, exist_ok=True)
     prefix = args.out / ("cond_band_vs_single" if args.conditional else "band_vs_single")
-    report = read_resumable(prefix.with_suffix(".json"), setup_of(args, data), {"results": {}})
-    if segnet is not None and "ceiling" not in report:
-        report["ceiling"] = layout_miou(segnet, data["val"], data["val_labels"])
-    spectra = {"val (real)": radial_power_spectrum(data["val"])}
+    setup = setup_of(args, data)
+    report = read_resumable(prefix.with_suffix(".json"), setup, {"results": {}})
+    ceiling = None if segnet is None else report.get("ceiling") or layout_miou(segnet, data["val"], data["val_labels"])
     for seed in args.seeds:
         for name in args.arms:
             done = [e for e in report["results"].get(name, []) if e["seed"] == seed]
@@ -241,13 +262,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 print(f"seed {seed} {name}: done before, skipped", flush=True)
                 continue
             entry, fake, trainer = run_arm(name, seed, args, data, segnet)
-            report["results"].setdefault(name, []).append(entry)
-            save_report(report, prefix)
+            report = record(prefix, setup, name, entry, radial_power_spectrum(fake), ceiling)
             layout = f" layout mIoU {entry['layout']['miou']:.3f}" if "layout" in entry else ""
             print(f"seed {seed} {name} steps {entry['steps']} SWD mean {entry['swd']['mean']:.1f} "
                   f"spectrum {entry['spectrum']['mean']:.3f}{layout}", flush=True)
             if seed == args.seeds[0]:
-                spectra[f"{name} GAN"] = radial_power_spectrum(fake)
                 save_image(fake[:16], f"{prefix}_samples_{name}.png", nrow=8)
                 if args.conditional:  # rows: val layout, generated from it, the real val image (spread over val)
                     pick = torch.linspace(0, len(fake) - 1, min(8, len(fake))).round().long()
@@ -255,12 +274,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                f"{prefix}_layouts_{name}.png", nrow=len(pick))
                 if not trainer.single and not args.conditional:
                     save_sample_grid(trainer.ema(trainer.ema.sample_z(8, generator=torch.Generator().manual_seed(seed))),
-                                     trainer.model.config.spec, Path(f"{prefix}_band_grid.png"))
+                                     trainer.model.config.spec, Path(band_grid_path(prefix, name)))
     save_image(data["val"][:16], f"{prefix}_samples_real.png", nrow=8)
+    spectra = {"val (real)": radial_power_spectrum(data["val"])}
+    spectra |= {f"{name} GAN": (torch.tensor(s["freqs"]), torch.tensor(s["power"]))
+                for name, s in report.get("spectra", {}).items()}
     if len(spectra) > 1:
         save_spectrum_plot(spectra, Path(f"{prefix}_spectra.png"),
                            title=f"val vs generated ({args.minutes:g} min of training each)")
-    save_report(report, prefix)
     print(markdown(report))
     return report
 

@@ -30,8 +30,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
-import contextlib
-import fcntl
 import json
 import os
 import statistics
@@ -44,7 +42,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from freqaug._files import read_resumable, sha256_file, write_atomic
+from freqaug._files import locked, read_resumable, sha256_file, write_atomic
 from freqaug.augment.arms import ARMS, FDA_BETA_LIMIT, REPLACE_RATIOS, StandardConfig, make_arm, needs_bundle, unavailable
 from freqaug.augment.labelmaps import LabelAugConfig
 from freqaug.bundle import load_bundle
@@ -122,17 +120,6 @@ def read_results(path: Path, setup: dict[str, Any]) -> dict[str, Any]:
     if results.get("format") != FORMAT or results.get("version") != VERSION:
         raise SystemExit(f"{path}: not a {FORMAT} version {VERSION} results file; use another --out")
     return results
-
-
-@contextlib.contextmanager
-def locked(out: Path):
-    """Hold OUT/.lock: several processes may fill one grid (each takes the runs nobody has done or started)."""
-    with open(out / ".lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _alive(pid: int) -> bool:

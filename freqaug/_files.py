@@ -5,6 +5,8 @@ so a reader (or a rerun after kill -9) sees the old file or the new one, never h
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -12,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "TEMP_SUFFIX", "append_line", "fsync_dir", "read_resumable", "sha256_bytes", "sha256_file", "temp_path", "write_atomic",
+    "TEMP_SUFFIX", "append_line", "fsync_dir", "locked", "read_resumable", "sha256_bytes", "sha256_file", "temp_path", "write_atomic",
 ]
 
 TEMP_SUFFIX = ".tmp"
@@ -89,3 +91,14 @@ def read_resumable(path: Path, setup: dict[str, Any], fresh: dict[str, Any]) -> 
         raise SystemExit(f"{path}: recorded with another setup ({detail}); use another --out, or remove the file to "
                          "start over")
     return results
+
+
+@contextlib.contextmanager
+def locked(folder: Path):
+    """Hold FOLDER/.lock: several processes may fill one results file, each merging under the lock."""
+    with open(Path(folder) / ".lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

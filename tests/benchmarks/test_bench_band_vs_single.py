@@ -74,3 +74,15 @@ def test_the_ll2x8_arms_give_the_coarse_band_eight_updates_per_step(bench, arm, 
     for band, per_step in (("LL2", 8), ("HH1", 1)):
         assert {int(opt.state[p]["step"]) for p in trainer.model.generators[band].parameters()} == {per_step * steps}
     assert trainer.config.lr_alpha == lr_alpha
+
+
+def test_a_process_running_another_arm_merges_instead_of_overwriting(bench, tmp_path):
+    stale = run(bench, tmp_path, "--seeds", "0", "--arms", "single")  # what a second process read at its start
+    prefix = tmp_path / "band_vs_single"
+    other = dict(stale["results"]["single"][0], seed=7)
+    bench.record(prefix, stale["setup"], "band-ll2x8", other, (torch.linspace(0, 1, 4), torch.ones(3, 4)))
+    saved = json.loads(prefix.with_suffix(".json").read_text())
+    assert sorted(saved["results"]) == ["band-ll2x8", "single"] and sorted(saved["spectra"]) == ["band-ll2x8", "single"]
+    again = run(bench, tmp_path, "--seeds", "0", "--arms", "single")  # nothing to train; the plot draws every arm
+    assert sorted(again["results"]) == ["band-ll2x8", "single"]
+    assert "| band-ll2x8 | 1 |" in (tmp_path / "band_vs_single.md").read_text()
