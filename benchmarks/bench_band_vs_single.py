@@ -21,8 +21,9 @@ same wall-clock.
 
 Each finished (arm, seed) is written at once (JSON + Markdown, atomically) and skipped on rerun, so an
 interrupted run resumes with the same command; processes running different arms into one folder
-merge their results under a lock (the spectra plot shows every arm whose spectrum the JSON holds). Writes PREFIX.md / .json and PREFIX_spectra.png, PREFIX
-being band_vs_single, or cond_band_vs_single with --conditional.
+merge their results under a lock (the spectra plot shows every arm whose spectrum the JSON holds).
+Writes PREFIX.md / .json and PREFIX_spectra.png, PREFIX being band_vs_single, or
+cond_band_vs_single with --conditional.
 """
 from __future__ import annotations
 

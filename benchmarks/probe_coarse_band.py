@@ -6,8 +6,8 @@
 Trains the GAN of one band (``--band``, default the coarsest low band) of a run config alone on
 CamVid train, with the config's losses, augmentation and EMA, and at each count in ``--updates``
 scores the EMA generator's band (as many samples as ``--data`` holds, fixed noise) against the real
-band of ``--data`` by SWD (2 pyramid levels at the band's size, 1 below 14 pixels) and draws it as an image with every
-other band zero (top row: real). Writes ``coarse_band.json``, ``coarse_band.md`` and
+band of ``--data`` by SWD (2 pyramid levels at the band's size, 1 below 14 pixels) and draws it as
+an image with every other band zero (top row: real). Writes ``coarse_band.json``, ``coarse_band.md`` and
 ``coarse_band_<updates>.png``. The question it answers: is the coarse band's quality limited by its
 number of updates, which ``TrainConfig.band_updates`` can raise at a small cost per step?
 """
@@ -65,8 +65,7 @@ def main(argv: list[str] | None = None) -> dict:
     args.out.mkdir(parents=True, exist_ok=True)
     rows, start = [], time.perf_counter()
     for update in tqdm(range(1, max(args.updates) + 1), desc=f"{name} alone", unit="update"):
-        trainer._band_update([name], *trainer._real(None, None), update - 1)  # this band's D and G only
-        trainer._ema_step(update - 1)
+        trainer.band_step([name])  # this band's D and G only
         if update not in args.updates:
             continue
         with torch.no_grad():

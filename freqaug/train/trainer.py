@@ -18,7 +18,7 @@ import functools
 import dataclasses
 import json
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import torch
 import torch.distributed as dist
@@ -289,6 +289,19 @@ class Trainer:
         for extra in range(1, max(self.config.band_updates.values(), default=1)):
             names = [n for n in self.model.band_names if self.config.band_updates.get(n, 1) > extra]
             self._band_update(names, *self._real(real, labels), step, extra)
+        self._ema_step(step)
+        self.step["stage1"] += 1
+        return record
+
+    @_mixed_precision
+    def band_step(self, names: Sequence[str]) -> dict[str, float]:
+        """One D and one G update of the band GANs ``names`` alone on a new batch, then the EMA: a
+        stage-1 step that trains only those bands (a probe of how one band learns)."""
+        unknown = sorted(set(names) - set(self.model.band_names))
+        if unknown or not names:
+            raise ValueError(f"names: expected some of {list(self.model.band_names)}, got {list(names)}")
+        step = self.step["stage1"]
+        record = self._band_update(list(names), *self._real(None, None), step)
         self._ema_step(step)
         self.step["stage1"] += 1
         return record

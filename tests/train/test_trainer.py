@@ -261,3 +261,13 @@ def test_band_discriminators_see_sources_moved_with_their_band(images):
     assert torch.equal(seen["x"].eq(0).all(1), seen["cond"].eq(0).all(1))  # emptied pixels line up
     trainer._judge(disc, band, ("color",), coarse)
     assert torch.equal(seen["cond"], coarse) and not torch.equal(seen["x"], band)
+
+
+def test_band_step_trains_only_the_named_bands(images):
+    trainer = make_trainer(images)
+    trainer.band_step(["LL2"])
+    assert _adam_steps(trainer, "g1", trainer.model.generators["LL2"]) == {1}
+    assert _adam_steps(trainer, "g1", trainer.model.generators["HH1"]) == set()
+    assert trainer.step["stage1"] == 1
+    with pytest.raises(ValueError, match=r"names: expected some of \['LL2'.*got \['LL5'\]"):
+        trainer.band_step(["LL5"])
