@@ -26,15 +26,16 @@ def _state(trainer):
                                       **{"d." + k: v for k, v in trainer.discriminators.state_dict().items()}}.items()}
 
 
+@pytest.mark.parametrize("train", [TRAIN, dataclasses.replace(TRAIN, band_updates={"LL2": 3})], ids=["", "band_updates"])
 @pytest.mark.parametrize("split", [(2, 0), (4, 1)], ids=["inside-stage1", "inside-stage2"])
-def test_resume_equals_uninterrupted(images, tmp_path, split):
-    straight = Trainer(MODEL, TRAIN, images)
+def test_resume_equals_uninterrupted(images, tmp_path, split, train):
+    straight = Trainer(MODEL, train, images)
     straight.fit(4, 2, progress=False)
 
-    first = Trainer(MODEL, TRAIN, images)
+    first = Trainer(MODEL, train, images)
     first.fit(*split, progress=False)
     path = save_checkpoint(first, tmp_path / "checkpoint.safetensors")
-    resumed = Trainer(MODEL, TRAIN, images)
+    resumed = Trainer(MODEL, train, images)
     load_checkpoint(resumed, path)
     assert resumed.step == {"stage1": split[0], "stage2": split[1]}
     resumed.fit(4, 2, progress=False)

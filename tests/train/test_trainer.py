@@ -111,7 +111,8 @@ def test_rejects_images_of_the_wrong_size(images):
     [({"loss": "wgan"}, "TrainConfig.loss"), ({"cascade_inputs": "both"}, "TrainConfig.cascade_inputs"),
      ({"band_augment": ("rotate",)}, r"TrainConfig.band_augment: unknown op\(s\) \['rotate'\]"),
      ({"batch_size": 0}, "TrainConfig.batch_size"), ({"lr_g": 0.0}, "TrainConfig.lr_g"),
-     ({"band_updates": {"LL2": 0}}, r"TrainConfig.band_updates\['LL2'\]: expected a positive integer, got 0")],
+     ({"band_updates": {"LL2": 0}}, r"TrainConfig.band_updates\['LL2'\]: expected a positive integer, got 0"),
+     ({"band_updates": ["LL2"]}, r"TrainConfig.band_updates: expected a mapping band -> updates")],
 )
 def test_invalid_train_config(kwargs, match):
     with pytest.raises(ValueError, match=match):
