@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/probe_coarse_band.py --config runs/camvid_src/config.json \
         --updates 450 1200 2400 3600 [--out benchmarks/results/band_updates]
 
-Trains the GAN of one band (``--band``, default the coarsest low band) of a run config alone on
+Trains the GAN of one band (``--band``, default the coarse band) of a run config alone on
 CamVid train, with the config's losses, augmentation and EMA, and at each count in ``--updates``
 scores the EMA generator's band (as many samples as ``--data`` holds, fixed noise) against the real
 band of ``--data`` by SWD (2 pyramid levels at the band's size, 1 below 14 pixels) and draws it as
@@ -42,7 +42,7 @@ def band_as_image(band: torch.Tensor, name: str, like: dict[str, torch.Tensor], 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", type=Path, required=True, help="a run's config.json (model and training settings)")
-    parser.add_argument("--band", default=None, help="the band to train alone (default: the first, the coarsest low band)")
+    parser.add_argument("--band", default=None, help="the band to train alone (default: the coarse band, BandSpec.coarse_band)")
     parser.add_argument("--updates", type=int, nargs="+", default=[450, 1200, 2400, 3600])
     parser.add_argument("--train", type=Path, default=CAMVID / "train")
     parser.add_argument("--data", type=Path, default=CAMVID / "val", help="real images the samples are scored against")
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> dict:
     train = load_images(args.train, size=size) * 2 - 1
     real = load_images(args.data, size=size) * 2 - 1
     trainer = Trainer(config.model, config.train, train)
-    name = args.band or trainer.model.band_names[0]
+    name = args.band or trainer.model.config.spec.coarse_band
     if name not in trainer.model.band_names:
         raise SystemExit(f"--band {name}: the model has bands {list(trainer.model.band_names)}")
     spec = config.model.spec

@@ -376,8 +376,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="folder with images/ (default: ../shared/data/camvid/256x192/train, else drawn scenes)")
     demo.add_argument("--n", type=int, default=8, help="number of scenes (default 8)")
     demo.add_argument("--seed", type=int, default=0, help="seed of the drawn scenes (default 0)")
-    demo.add_argument("--train-steps", type=int, nargs=2, default=(160, 60), metavar=("STAGE1", "STAGE2"),
-                      help="steps of the short demo training (default 160 60; 0 0 skips it)")
+    demo.add_argument("--train-steps", type=int, nargs=2, default=(120, 40), metavar=("STAGE1", "STAGE2"),
+                      help="steps of the short demo training (default 120 40; 0 0 skips it)")
     demo.set_defaults(func=_demo)
 
     train = sub.add_parser("train", help="train a FreqGAN on a folder of images (stage 1 bands, stage 2 blend)")
@@ -408,8 +408,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "compare stage-2 settings on one stage 1; the model may differ only in baseline_input, "
                             "alpha and alpha_init")
     train.add_argument("--band-updates", type=_band_count, nargs="+", default=None, metavar="BAND=N",
-                       help="D+G updates per stage-1 step for the named bands, e.g. LL2=8: the coarse band is cheap "
-                            "and sets the layout (default: the config's train.band_updates, 1 each)")
+                       help="D+G updates per stage-1 step for the named bands, replacing the config's "
+                            "train.band_updates (default coarse=8: the coarse band, LL2 or low, is cheap and sets the "
+                            "layout; coarse=1 gives every band one update)")
     train.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     train.add_argument("--skip-bad", action="store_true",
                        help="leave unreadable or corrupt image files (with --conditional also pairs with a missing, "

@@ -20,9 +20,10 @@ from freqaug.bands._checks import check_choice, check_cutoff, check_image, check
 from freqaug.bands.dwt import check_level, coeff_length, dwt_max_level, filter_length, wavedec2, waverec2
 from freqaug.bands.types import CUTOFF_SHAPES, DOMAINS, KINDS, MODES, Detail, Split
 
-__all__ = ["BandSpec", "compose", "decompose"]
+__all__ = ["COARSE", "BandSpec", "compose", "decompose"]
 
 DETAIL_NAMES = ("LH", "HL", "HH")
+COARSE = "coarse"  # the coarsest band under any transform: ``LL{K}`` for DWT, ``low`` otherwise
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,11 @@ class BandSpec:
         for q in range(self.levels, 0, -1):
             names += [f"{d}{q}" for d in DETAIL_NAMES]
         return tuple(names)
+
+    @property
+    def coarse_band(self) -> str:
+        """The band that carries a scene's layout and colour (``LL{K}`` or ``low``): what ``"coarse"`` names."""
+        return self.band_names[0]
 
     def max_levels(self, height: int, width: int) -> int:
         """Deepest DWT level this spec's wavelet allows for an image of ``height`` x ``width``."""

@@ -34,8 +34,8 @@ class RunConfig:
 
     model: FreqGANConfig = field(default_factory=FreqGANConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    stage1_steps: int = 800
-    stage2_steps: int = 400
+    stage1_steps: int = 300
+    stage2_steps: int = 100
     checkpoint_every: int = 200
     sample_every: int = 200
     single: bool = False  # the single-GAN control: the baseline generator alone, stage1 + stage2 steps
@@ -81,6 +81,16 @@ class RunConfig:
         except (TypeError, ValueError) as err:
             message = str(err)
             raise ValueError(message if message.startswith(str(path)) else f"{path}: {message}") from None
+
+
+def saved_run_config(path: Path) -> RunConfig:
+    """A run folder's config.json as that run trained: one written before ``band_updates`` existed
+    (no such field) meant one update per band, not today's default."""
+    config = RunConfig.from_file(path)
+    train = parse_json(path.read_text(), str(path)).get("train", {})
+    if isinstance(train, Mapping) and "band_updates" not in train:
+        config = dataclasses.replace(config, train=dataclasses.replace(config.train, band_updates={}))
+    return config
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -132,7 +142,7 @@ def train_run(
         if not checkpoint.is_file():
             raise ValueError(f"{checkpoint}: --resume given but the run folder has no checkpoint")
         meta = read_checkpoint_meta(checkpoint)
-        saved = RunConfig.from_file(run_dir / "config.json")
+        saved = saved_run_config(run_dir / "config.json")
         if config is not None and config != saved:
             raise ValueError(f"{run_dir / 'config.json'}: differs from the given config; resume uses the run's own")
         config = saved

@@ -25,7 +25,7 @@ import torch.distributed as dist
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from freqaug.bands import BandStats, BandStatsAccumulator, decompose
+from freqaug.bands import COARSE, BandSpec, BandStats, BandStatsAccumulator, decompose
 from freqaug.models import FreqGAN, FreqGANConfig, build_discriminators
 from freqaug.models.config import BASELINE
 from freqaug.models.layers import resize_to
@@ -37,7 +37,7 @@ from freqaug.train.losses import (
 
 IMAGE_STATS = "image"  # key of the full images' statistics beside the bands'
 
-__all__ = ["TrainConfig", "Trainer", "ema_update", "requires_grad"]
+__all__ = ["TrainConfig", "Trainer", "ema_update", "requires_grad", "resolve_band_updates"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,9 @@ class TrainConfig:
     ``band_updates`` gives named bands more than one D+G update per stage-1 step, each on a fresh
     batch: band GANs train independently (claim 2), and the coarse band that sets a scene's layout
     costs a fraction of the fine ones (CamVid 128x96: LL2 about 5% of a step), so it can take many
-    more updates in the same wall-clock."""
+    more updates in the same wall-clock. ``"coarse"`` names that band under any transform (``LL{K}``
+    or ``low``); ``{}`` gives every band one update. Configs written before this default (without
+    the field) get it too."""
 
     batch_size: int = 16
     lr_g: float = 2e-3
@@ -64,7 +66,7 @@ class TrainConfig:
     cascade_inputs: str = "real"
     labelmix: float = 0.0  # weight of OASIS's LabelMix consistency loss (OASIS uses 10); needs the OASIS image D
     finetune_bands: bool = False
-    band_updates: Mapping[str, int] = dataclasses.field(default_factory=dict)  # band -> D+G updates per stage-1 step
+    band_updates: Mapping[str, int] = dataclasses.field(default_factory=lambda: {COARSE: 8})  # band -> D+G updates per stage-1 step
     amp: str = "off"  # "bf16": forward passes under bfloat16 autocast (CUDA, or CPU with bf16 support)
     seed: int = 0
 
@@ -103,11 +105,8 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig.{key}: expected a positive learning rate, got {getattr(self, key)!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict; ``band_updates`` is omitted when empty, so older configs keep their hashes."""
-        data = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
-        if not self.band_updates:
-            del data["band_updates"]
-        return data
+        """JSON-ready dict of every field."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
@@ -119,6 +118,21 @@ class TrainConfig:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+
+def resolve_band_updates(updates: Mapping[str, int], spec: BandSpec) -> dict[str, int]:
+    """``TrainConfig.band_updates`` with ``"coarse"`` replaced by the spec's coarse band; unknown or twice-named bands are errors."""
+    resolved: dict[str, int] = {}
+    for name, count in updates.items():
+        band = spec.coarse_band if name == COARSE else name
+        if band not in spec.band_names:
+            raise ValueError(f"TrainConfig.band_updates: unknown band {name!r}; the model has "
+                             f"{list(spec.band_names)} (or {COARSE!r} for {spec.coarse_band})")
+        if band in resolved:
+            raise ValueError(f"TrainConfig.band_updates: {COARSE!r} is {band} in this model, and both are given; "
+                             "give one of them")
+        resolved[band] = count
+    return resolved
 
 
 def _distributed() -> tuple[int, int]:
@@ -182,10 +196,7 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.model = FreqGAN(model_config).to(self.device)
         self.model.check_labels(labels)  # a conditional model needs valid label maps; an unconditional none
-        unknown = sorted(set(config.band_updates) - set(self.model.band_names))
-        if unknown:
-            raise ValueError(f"TrainConfig.band_updates: unknown band(s) {unknown}; the model has "
-                             f"{list(self.model.band_names)}")
+        self.band_updates = resolve_band_updates(config.band_updates, model_config.spec)
         self.labels = labels.to(self.device) if labels is not None else None
         self.model.set_band_stats(*self._band_stats(images))
         self.ema = copy.deepcopy(self.model).eval()
@@ -289,8 +300,8 @@ class Trainer:
         serves every round). Returns the first round's losses."""
         step = self.step["stage1"]
         record = self._band_update(self.model.band_names, *self._real(real, labels), step)
-        for extra in range(1, max(self.config.band_updates.values(), default=1)):
-            names = [n for n in self.model.band_names if self.config.band_updates.get(n, 1) > extra]
+        for extra in range(1, max(self.band_updates.values(), default=1)):
+            names = [n for n in self.model.band_names if self.band_updates.get(n, 1) > extra]
             self._band_update(names, *self._real(real, labels), step, extra)
         self._ema_step(step)
         self.step["stage1"] += 1
@@ -340,7 +351,7 @@ class Trainer:
         d_loss = real.new_zeros(())
         for name in names:
             disc = self.discriminators[name]
-            r1 = self._r1_due(step * cfg.band_updates.get(name, 1) + extra)
+            r1 = self._r1_due(step * self.band_updates.get(name, 1) + extra)
             real_in = real_bands[name].detach().requires_grad_(r1)
             real_logits = self._judge(disc, real_in, cfg.band_augment, cond(name, real_bands), layout)
             fake_logits = self._judge(disc, fakes[name], cfg.band_augment, cond(name, fake_sources), layout)

@@ -48,6 +48,12 @@ def test_band_names_follow_the_patent():
     assert BandSpec(kind="fourier").band_names == ("low", "high")
 
 
+@pytest.mark.parametrize("spec, coarse", [(BandSpec(levels=3), "LL3"), (BandSpec(levels=1), "LL1"),
+                                          (BandSpec(kind="dct"), "low"), (BandSpec(kind="fourier"), "low")])
+def test_coarse_band_is_the_approximation_under_every_transform(spec, coarse):
+    assert spec.coarse_band == coarse
+
+
 def test_band_shapes_match_pywt_sizes():
     import pywt
 

@@ -65,13 +65,14 @@ def test_conditional_arms_report_layout_fidelity(bench, tmp_path):
     assert (tmp_path / "cond_band_vs_single_layouts_single.png").stat().st_size > 500
 
 
-@pytest.mark.parametrize("arm, lr_alpha", [("band-ll2x8", 1e-2), ("band-ll2x8-fast-alpha", 0.1)])
-def test_the_ll2x8_arms_give_the_coarse_band_eight_updates_per_step(bench, arm, lr_alpha):
+@pytest.mark.parametrize("arm, ll2, lr_alpha", [("band", 1, 1e-2), ("band-ll2x8", 8, 1e-2),
+                                               ("band-ll2x8-fast-alpha", 8, 0.1)])
+def test_arms_set_the_coarse_band_updates_per_step(bench, arm, ll2, lr_alpha):
     args = argparse.Namespace(drawn=True, drawn_n=8, size=[32, 48], batch_size=4, minutes=0.001, conditional=False,
                               swd_levels=2)
     entry, _, trainer = bench.run_arm(arm, 0, args, bench.load_data(args), None)
     steps, opt = entry["steps"]["stage1"], trainer.opt["g1"]
-    for band, per_step in (("LL2", 8), ("HH1", 1)):
+    for band, per_step in (("LL2", ll2), ("HH1", 1)):
         assert {int(opt.state[p]["step"]) for p in trainer.model.generators[band].parameters()} == {per_step * steps}
     assert trainer.config.lr_alpha == lr_alpha
 

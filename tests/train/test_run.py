@@ -14,7 +14,7 @@ from freqaug.bands import BandSpec
 from freqaug.data import street_scene
 from freqaug.models import FreqGANConfig, NetConfig
 from freqaug.train import TrainConfig
-from freqaug.train.run import RunConfig
+from freqaug.train.run import RunConfig, saved_run_config
 
 SMALL = NetConfig(base_channels=8, max_channels=16, min_size=4)
 
@@ -157,13 +157,27 @@ def test_stage1_from_a_single_control_or_an_empty_path_is_refused(data_dir, tmp_
         RunConfig(stage1_from="")
 
 
+@pytest.mark.parametrize("written, resumed", [(None, {}), ({}, {}), ({"LL2": 3}, {"LL2": 3})],
+                         ids=["before-the-field", "empty", "given"])
+def test_a_resumed_run_keeps_the_band_updates_it_trained_with(tmp_path, written, resumed):
+    data = json.loads(tiny_config(tmp_path).read_text())
+    if written is None:
+        del data["train"]["band_updates"]  # a run folder written before band_updates existed
+    else:
+        data["train"]["band_updates"] = written
+    path = tmp_path / "run_config.json"
+    path.write_text(json.dumps(data))
+    assert saved_run_config(path).train.band_updates == resumed
+    assert RunConfig.from_file(path).train.band_updates == (resumed if written is not None else {"coarse": 8})
+
+
 def test_band_updates_from_the_command_line(data_dir, tmp_path, capsys):
     run = tmp_path / "run"
     base = ["train", "--data", str(data_dir), "--config", str(tiny_config(tmp_path))]
-    assert cli.main([*base, "--out", str(run), "--band-updates", "LL2=3"]) == 0
-    assert json.loads((run / "config.json").read_text())["train"]["band_updates"] == {"LL2": 3}
+    assert cli.main([*base, "--out", str(run), "--band-updates", "coarse=1", "LH1=3"]) == 0  # replaces coarse=8
+    assert json.loads((run / "config.json").read_text())["train"]["band_updates"] == {"coarse": 1, "LH1": 3}
     assert cli.main([*base, "--out", str(tmp_path / "x"), "--band-updates", "LL5=2"]) == 1
-    assert "TrainConfig.band_updates: unknown band(s) ['LL5']; the model has ['LL2'" in capsys.readouterr().err
+    assert "TrainConfig.band_updates: unknown band 'LL5'; the model has ['LL2'" in capsys.readouterr().err
     with pytest.raises(SystemExit) as stop:
         cli.main([*base, "--out", str(tmp_path / "y"), "--band-updates", "LL2=0"])
     assert stop.value.code == 2 and "'LL2=0': expected BAND=N with N a positive integer" in capsys.readouterr().err

@@ -119,12 +119,17 @@ def test_invalid_train_config(kwargs, match):
         TrainConfig(**kwargs)
 
 
-def test_train_config_round_trip():
-    config = TrainConfig(batch_size=8, band_augment=("cutout",))
-    assert TrainConfig.from_dict(config.to_dict()) == config
-    assert "band_updates" not in config.to_dict()  # omitted at its default: older configs keep their hashes
-    config = TrainConfig(band_updates={"LL2": 4})
-    assert TrainConfig.from_dict(config.to_dict()) == config and config.to_dict()["band_updates"] == {"LL2": 4}
+@pytest.mark.parametrize("band_updates", [{"LL2": 4}, {}, {"coarse": 8}])
+def test_train_config_round_trip(band_updates):
+    config = TrainConfig(batch_size=8, band_augment=("cutout",), band_updates=band_updates)
+    assert TrainConfig.from_dict(config.to_dict()) == config and config.to_dict()["band_updates"] == band_updates
+
+
+def test_the_coarse_band_gets_8_updates_by_default():
+    assert TrainConfig().band_updates == {"coarse": 8}
+    data = TrainConfig().to_dict()
+    del data["band_updates"]  # a config written before the field existed
+    assert TrainConfig.from_dict(data).band_updates == {"coarse": 8}
 
 
 def _adam_steps(trainer, opt, module):
@@ -144,10 +149,25 @@ def test_band_updates_give_named_bands_more_updates_per_step(images, cascade_inp
     assert trainer.step["stage1"] == 2
 
 
-def test_band_updates_name_known_bands(images):
-    with pytest.raises(ValueError, match=r"TrainConfig.band_updates: unknown band\(s\) \['LL3'\]; the model has "
-                                         r"\['LL2', 'LH2'"):
-        make_trainer(images, band_updates={"LL3": 2})
+@pytest.mark.parametrize("spec", [BandSpec(kind="dwt", wavelet="haar", levels=2), BandSpec(kind="dct", cutoff=0.3)],
+                         ids=["dwt", "dct"])
+def test_coarse_names_the_coarse_band_of_any_transform(images, spec):
+    trainer = make_trainer(images, spec=spec, band_updates={"coarse": 3})
+    assert trainer.band_updates == {spec.band_names[0]: 3}
+    trainer.fit(1, 0, progress=False)
+    for band in spec.band_names:
+        assert _adam_steps(trainer, "g1", trainer.model.generators[band]) == {3 if band == spec.band_names[0] else 1}
+
+
+@pytest.mark.parametrize(
+    "band_updates, match",
+    [({"LL3": 2}, r"TrainConfig.band_updates: unknown band 'LL3'; the model has \['LL2', 'LH2'.*\] \(or 'coarse' "
+                  r"for LL2\)"),
+     ({"coarse": 2, "LL2": 3}, r"TrainConfig.band_updates: 'coarse' is LL2 in this model, and both are given")],
+)
+def test_band_updates_name_known_bands_once(images, band_updates, match):
+    with pytest.raises(ValueError, match=match):
+        make_trainer(images, band_updates=band_updates)
 
 
 def test_ancestors_follow_the_cascade_through_every_level(images):
