@@ -48,8 +48,8 @@ class TrainConfig:
     batch: band GANs train independently (claim 2), and the coarse band that sets a scene's layout
     costs a fraction of the fine ones (CamVid 128x96: LL2 about 5% of a step), so it can take many
     more updates in the same wall-clock. ``"coarse"`` names that band under any transform (``LL{K}``
-    or ``low``); ``{}`` gives every band one update. Configs written before this default (without
-    the field) get it too."""
+    or ``low``); ``{}`` gives every band one update. A config without the field gets this default,
+    but a resumed run keeps what it trained with (``train.run.saved_run_config``)."""
 
     batch_size: int = 16
     lr_g: float = 2e-3
