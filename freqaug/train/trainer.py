@@ -91,7 +91,7 @@ class TrainConfig:
         if not (isinstance(self.labelmix, (int, float)) and not isinstance(self.labelmix, bool) and self.labelmix >= 0):
             raise ValueError(f"TrainConfig.labelmix: expected a weight >= 0, got {self.labelmix!r}")
         if not isinstance(self.band_updates, Mapping):
-            raise ValueError(f"TrainConfig.band_updates: expected a mapping band -> updates, e.g. {{'LL2': 8}}, got "
+            raise ValueError(f"TrainConfig.band_updates: expected a mapping band -> updates, e.g. {{'coarse': 8}}, got "
                              f"{self.band_updates!r}")
         updates = dict(self.band_updates)
         for band, count in updates.items():
