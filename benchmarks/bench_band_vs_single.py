@@ -6,11 +6,13 @@
         [--arms band single band-oasis band-oasis-labelmix]
 
 For each seed and arm, trains (1) a FreqGAN (stage 1 band GANs, then stage 2 baseline + alpha; the
-wall-clock budget is split 2:1 between the stages) or (2) the baseline generator alone, each for the
-same number of minutes, then generates as many images as the val split holds with the EMA weights and
+budget is split 2:1 between the stages) or (2) the baseline generator alone, each for the same
+number of minutes of the process's CPU time per thread (the wall-clock of a process with its own
+cores, but not cut short by other processes taking turns on them), then generates as many images as the val split holds with the EMA weights and
 scores them against val: Laplacian-pyramid SWD (x1e3, per level and mean) and the distance between
 radially averaged log power spectra (low / high frequencies); reports generator parameters and
-multiply-adds per sample. ``--conditional`` trains layout-conditional arms (SPADE generators; the
+multiply-adds per sample, beside a reference row: real train images scored against val the same
+way (what a generator that copied its training set would get; the train/val shift). ``--conditional`` trains layout-conditional arms (SPADE generators; the
 concat or OASIS image discriminator, optionally with LabelMix) on (image, label map) pairs, draws
 image k from val label map k and adds layout fidelity: the mIoU of a segnet trained on real train
 (``--segnet``, `freqaug train-segnet`) between its prediction and that label map, beside the same
@@ -36,7 +38,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torchvision.utils import save_image
@@ -84,18 +86,27 @@ def model_config(arm: Arm, size: tuple[int, int], conditional: bool) -> FreqGANC
     return FreqGANConfig(image_size=size, layout=LayoutConfig(CAMVID, image_discriminator=arm.image_discriminator))
 
 
-def train_for(trainer: Trainer, seconds: float, stages: list[tuple[str, float]], desc: str) -> dict[str, int]:
-    """Run each stage's step function for its share of ``seconds`` (at least one step); returns the step counts."""
+def compute_clock(threads: int) -> Callable[[], float]:
+    """Seconds of this process's CPU time per torch thread: the wall-clock when the process has its
+    cores to itself (every run recorded before 2026-11-30 ran so, at load <= 2 on 2 cores), but not
+    shortened when another process takes turns on them."""
+    return lambda: time.process_time() / threads
+
+
+def train_for(trainer: Trainer, seconds: float, stages: list[tuple[str, float]], desc: str,
+              clock: Callable[[], float] = time.perf_counter) -> dict[str, int]:
+    """Run each stage's step function for its share of ``seconds`` of ``clock`` (at least one step);
+    returns the step counts."""
     steps = {}
     for name, share in stages:
         step_fn = {"stage1": trainer.stage1_step, "stage2": trainer.stage2_step, "single": trainer.single_step}[name]
-        deadline = time.perf_counter() + seconds * share
+        deadline = clock() + seconds * share
         with tqdm(desc=f"{desc} {name}", unit="step", mininterval=10) as bar:
             while True:
                 record = step_fn()
                 bar.update()
                 bar.set_postfix({k: f"{v:.3f}" for k, v in record.items()}, refresh=False)
-                if time.perf_counter() >= deadline:
+                if clock() >= deadline:
                     break
         steps[name] = trainer.step[name]
     return steps
@@ -208,13 +219,14 @@ def run_arm(name: str, seed: int, args: argparse.Namespace, data: dict[str, Any]
     trainer = Trainer(model_config(arm, tuple(args.size), args.conditional), train_config, data["train"] * 2 - 1,
                       labels=labels, single=arm.single)
     stages = [("single", 1.0)] if arm.single else [("stage1", 2 / 3), ("stage2", 1 / 3)]
-    start = time.perf_counter()
-    steps = train_for(trainer, args.minutes * 60, stages, f"seed {seed} {name}")
-    seconds = time.perf_counter() - start
+    clock = compute_clock(args.threads)
+    start, start_compute = time.perf_counter(), clock()
+    steps = train_for(trainer, args.minutes * 60, stages, f"seed {seed} {name}", clock)
+    seconds, compute_seconds = time.perf_counter() - start, clock() - start_compute
     val, val_labels = data["val"], data["val_labels"] if args.conditional else None
     fake = generate(trainer, len(val), seed=1000 + seed, labels=val_labels)
     entry = {
-        "seed": seed, "steps": steps, "train_seconds": round(seconds, 1),
+        "seed": seed, "steps": steps, "train_seconds": round(seconds, 1), "compute_seconds": round(compute_seconds, 1),
         "load_average_1min_after": round(os.getloadavg()[0], 2),
         "swd": swd(val, fake, levels=args.swd_levels), "spectrum": spectrum_distance(val, fake),
         **generator_cost(trainer, val_labels),
@@ -224,20 +236,37 @@ def run_arm(name: str, seed: int, args: argparse.Namespace, data: dict[str, Any]
     return entry, fake, trainer
 
 
+REFERENCE_DRAWS = 5
+
+
+def reference_scores(data: dict[str, Any], swd_levels: int) -> list[dict[str, Any]]:
+    """Random subsets of train (seeds 0..REFERENCE_DRAWS-1, as many images as val) scored against val
+    like an arm's samples: what a generator that reproduced its training set exactly would score, i.e.
+    the part of every score that is the shift between the train and val splits."""
+    val, draws = data["val"], []
+    for seed in range(REFERENCE_DRAWS):
+        pick = torch.randperm(len(data["train"]), generator=torch.Generator().manual_seed(seed))[: len(val)]
+        real = data["train"][pick]
+        draws.append({"seed": seed, "images": len(real), "swd": swd(val, real, levels=swd_levels),
+                      "spectrum": spectrum_distance(val, real)})
+    return draws
+
+
 def save_report(report: dict[str, Any], prefix: Path) -> None:
     """JSON and Markdown of the report so far, each written atomically."""
     write_atomic(prefix.with_suffix(".json"), (json.dumps(report, indent=2) + "\n").encode())
     write_atomic(prefix.with_suffix(".md"), markdown(report).encode())
 
 
-def record(prefix: Path, setup: dict[str, Any], name: str, entry: dict[str, Any], spectrum,
+def record(prefix: Path, setup: dict[str, Any], name: str, entry: dict[str, Any], spectrum, reference: list[dict],
            ceiling: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Add one finished (arm, seed), the arm's spectrum if it has none yet, and the layout-fidelity
-    ceiling to the report on disk, merged under a lock with what other processes (running other
-    arms) wrote meanwhile."""
+    """Add one finished (arm, seed), the arm's spectrum if it has none yet, the real-train reference
+    and the layout-fidelity ceiling to the report on disk, merged under a lock with what other
+    processes (running other arms) wrote meanwhile."""
     with locked(prefix.parent):
         report = read_resumable(prefix.with_suffix(".json"), setup, {"results": {}})
         report["results"].setdefault(name, []).append(entry)
+        report.setdefault("reference", reference)
         if ceiling is not None:
             report.setdefault("ceiling", ceiling)
         freqs, power = spectrum
@@ -264,6 +293,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     setup = setup_of(args, data)
     report = read_resumable(prefix.with_suffix(".json"), setup, {"results": {}})
     ceiling = None if segnet is None else report.get("ceiling") or layout_miou(segnet, data["val"], data["val_labels"])
+    if "reference" not in report and report["results"]:  # tables recorded before the row existed get it now
+        with locked(args.out):
+            report = read_resumable(prefix.with_suffix(".json"), setup, {"results": {}})
+            report.setdefault("reference", reference_scores(data, args.swd_levels))
+            save_report(report, prefix)
     for seed in args.seeds:
         for name in args.arms:
             done = [e for e in report["results"].get(name, []) if e["seed"] == seed]
@@ -271,7 +305,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 print(f"seed {seed} {name}: done before, skipped", flush=True)
                 continue
             entry, fake, trainer = run_arm(name, seed, args, data, segnet)
-            report = record(prefix, setup, name, entry, radial_power_spectrum(fake), ceiling)
+            report = record(prefix, setup, name, entry, radial_power_spectrum(fake),
+                            report.get("reference") or reference_scores(data, args.swd_levels), ceiling)
             layout = f" layout mIoU {entry['layout']['miou']:.3f}" if "layout" in entry else ""
             print(f"seed {seed} {name} steps {entry['steps']} SWD mean {entry['swd']['mean']:.1f} "
                   f"spectrum {entry['spectrum']['mean']:.3f}{layout}", flush=True)
@@ -306,6 +341,15 @@ def _steps(entries: list[dict]) -> str:
     return ", ".join(f"{k} {statistics.median(e['steps'][k] for e in entries):g}" for k in entries[0]["steps"])
 
 
+def _score_cells(entries: list[dict], last: int) -> list[str]:
+    """SWD mean / finest / coarsest and spectrum mean / low / high cells, mean ± std over ``entries``."""
+    def col(get):
+        return _mean_std([get(e) for e in entries])
+
+    return [col(lambda e: e["swd"]["mean"]), col(lambda e: e["swd"]["level0"]), col(lambda e: e["swd"][f"level{last}"]),
+            col(lambda e: e["spectrum"]["mean"]), col(lambda e: e["spectrum"]["low"]), col(lambda e: e["spectrum"]["high"])]
+
+
 def markdown(report: dict[str, Any]) -> str:
     setup = report["setup"]
     conditional = setup["conditional"]
@@ -321,27 +365,37 @@ def markdown(report: dict[str, Any]) -> str:
         header += ["layout mIoU", "layout pixel acc."]
     header += ["G params", "G MACs/sample", "load after"]
     rows += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    last = None
     for arm, entries in report["results"].items():
         def col(get, digits: int = 2):
             return _mean_std([get(e) for e in entries], digits)
 
         last = max(int(k[5:]) for k in entries[0]["swd"] if k.startswith("level"))
-        cells = [arm, str(len(entries)), _steps(entries), col(lambda e: e["swd"]["mean"]),
-                 col(lambda e: e["swd"]["level0"]), col(lambda e: e["swd"][f"level{last}"]),
-                 col(lambda e: e["spectrum"]["mean"]), col(lambda e: e["spectrum"]["low"]),
-                 col(lambda e: e["spectrum"]["high"])]
+        cells = [arm, str(len(entries)), _steps(entries), *_score_cells(entries, last)]
         if conditional:
             cells += [col(lambda e: e["layout"]["miou"], 3), col(lambda e: e["layout"]["pixel_accuracy"], 3)]
         loads = [e["load_average_1min_after"] for e in entries]
         cells += [f"{entries[0]['generator_params']:,}", f"{entries[0]['generator_macs_per_sample']:,}",
                   f"{min(loads):.1f}-{max(loads):.1f}"]
         rows.append("| " + " | ".join(cells) + " |")
+    reference = report.get("reference")
+    if reference is not None and last is not None:
+        cells = ["real train (reference)", str(len(reference)), "-", *_score_cells(reference, last)]
+        cells += ["-"] * (len(header) - len(cells))
+        rows += ["| " + " | ".join(cells) + " |", "",
+                 f"Reference: {reference[0]['images']} random train images ({len(reference)} draws, seeds "
+                 f"0-{len(reference) - 1}) scored against val like an arm's "
+                 "samples: what a generator that reproduced its training set exactly would score. Below it, samples "
+                 "are closer to val than the training images are, which says more about the split than about the "
+                 "generator."]
     if conditional and "ceiling" in report:
         c = report["ceiling"]
         rows += ["", f"Layout fidelity ceiling (the segnet on the real val images against their own labels): "
                      f"mIoU {c['miou']:.3f}, pixel accuracy {c['pixel_accuracy']:.3f}. Segnet: `{setup['segnet']}`."]
-    rows += ["", "Per-seed values are in the JSON beside this file. Equal wall-clock compares arms only under "
-                 "similar load (column `load after`: 1-minute load average after each run)."]
+    rows += ["", "Per-seed values are in the JSON beside this file. The budget is the process's CPU time per "
+                 "thread (since 2026-11-30; wall-clock before, which is the same when each process has its own "
+                 "core). Runs under heavier load still get fewer steps from shared caches and memory bandwidth, so "
+                 "arms compare only under similar load (column `load after`: 1-minute load average after each run)."]
     return "\n".join(rows) + "\n"
 
 

@@ -8,7 +8,10 @@ and trains stage 2 (the baseline generator and alpha, band generators frozen) fo
 steps with the same seed on DATA/train. Then it draws as many images as DATA/val holds (target vectors
 of seed 0, the same for every variant) with the EMA weights and scores the blend (the model's output),
 the band image and the baseline image alone against val with the metrics of `diagnose_blend.py`
-(Laplacian SWD, spectrum distance, brightness), beside alpha's trajectory. The band image is the same
+(Laplacian SWD, spectrum distance, brightness), beside alpha's trajectory. Each part is also scored
+against a random subset of the train images (the distribution the GANs learn), and a reference row
+scores as many other real train images both ways: the shift between train and val, and the noise
+floor of the metrics. The band image is the same
 for every variant (stage 1 is shared), so the rows differ by stage 2 alone.
 
 Each finished variant is written at once (stage2.json + stage2.md, atomically) and skipped on rerun;
@@ -109,6 +112,19 @@ def save_rows(parts: dict[str, torch.Tensor], path: Path, n: int = 8) -> Path:
     return path
 
 
+def train_subsets(train: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two disjoint random subsets of the train images (seed 0), each of n images or half the set:
+    the training distribution to score against, and real images to score as the reference."""
+    m = min(n, len(train) // 2)
+    pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))
+    return train[pick[:m]], train[pick[m: 2 * m]]
+
+
+def score_against(target: torch.Tensor, parts: dict[str, torch.Tensor], levels: int) -> dict[str, dict[str, float]]:
+    """diagnose_blend's scores of each part's first len(target) images against ``target``."""
+    return _diagnose_blend().score_parts(target, {p: x[: len(target)] for p, x in parts.items()}, levels=levels)
+
+
 def markdown(results: dict[str, Any], command: str) -> str:
     setup = results["setup"]
     lines = [
@@ -118,21 +134,36 @@ def markdown(results: dict[str, Any], command: str) -> str:
         f"stage-2 steps, same seed, {setup['train_images']} train images; scored with the EMA weights on "
         f"{setup['val_images']} samples (seed 0) against {setup['val_images']} val images. SWD x1e3 "
         f"({setup['swd_levels']} levels); spectrum: distance of radially averaged log power spectra.", "",
-        "| variant | alpha start -> end | image | SWD mean | SWD finest | spectrum | low | high | brightness | s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-        f"| real | | | | | | | | {setup['real_brightness']:.3f} | |",
+        "| variant | alpha start -> end | image | SWD mean | SWD finest | spectrum | low | high | brightness "
+        "| vs train: SWD mean | SWD finest | spectrum | s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| real val | | | | | | | | {setup['real_brightness']:.3f} | | | | |",
     ]
+    reference = results.get("reference")
+    if reference is not None:
+        lines.append(_row("real train (reference)", "", "other train images", reference["vs_val"],
+                          reference["vs_train"], ""))
     for name, v in results["variants"].items():
         for part, c in v["scores"].items():
             label = {"image": "**blend (output)**", "band_image": "band image", "baseline": "baseline"}[part]
             alpha = f"{v['alpha'][0]:.3f} -> {v['alpha'][-1]:.3f}" if part == "image" else ""
             seconds = f"{v['seconds']:.0f}" if part == "image" else ""
-            lines.append(f"| {name} | {alpha} | {label} | {c['swd_mean']:.1f} | {c['swd_finest']:.1f} | "
-                         f"{c['spectrum']:.3f} | {c['spectrum_low']:.3f} | {c['spectrum_high']:.3f} | "
-                         f"{c['brightness']:.3f} | {seconds} |")
+            lines.append(_row(name, alpha, label, c, v.get("scores_train", {}).get(part), seconds))
+    if reference is not None:
+        lines += ["", f"vs train: scored against {reference['images']} random train images (seed 0); the reference "
+                      "row scores as many other train images against val and against them, so it shows what the "
+                      "training distribution itself scores: its shift from val, and the noise floor of the metrics."]
     lines += ["", "Variants: " + "; ".join(f"`{n}`: model {VARIANTS[n][0] or 'defaults'}, train {VARIANTS[n][1] or 'defaults'}"
                                        for n in results["variants"]), ""]
     return "\n".join(lines)
+
+
+def _row(name: str, alpha: str, label: str, c: dict[str, float], t: dict[str, float] | None, seconds: str) -> str:
+    """A table row: scores against val, then against train ('-' for results recorded before)."""
+    train = ("-", "-", "-") if t is None else (f"{t['swd_mean']:.1f}", f"{t['swd_finest']:.1f}", f"{t['spectrum']:.3f}")
+    return (f"| {name} | {alpha} | {label} | {c['swd_mean']:.1f} | {c['swd_finest']:.1f} | {c['spectrum']:.3f} | "
+            f"{c['spectrum_low']:.3f} | {c['spectrum_high']:.3f} | {c['brightness']:.3f} | {' | '.join(train)} | "
+            f"{seconds} |")
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -148,6 +179,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     setup = setup_of(args, checkpoint, stage1_steps, len(train), len(val)) | {"real_brightness": val.mean().item()}
     results = read_resumable(args.out / "stage2.json", setup, {"variants": {}})
     diagnose = _diagnose_blend()
+    train_target, train_other = train_subsets((train + 1) / 2, len(val))
+    results.setdefault("reference", {"images": len(train_target),
+                                     "vs_val": score_against(val, {"real": train_other}, args.swd_levels)["real"],
+                                     "vs_train": score_against(train_target, {"real": train_other},
+                                                               args.swd_levels)["real"]})
     z = torch.randn(len(val), config.model.z_dim, generator=torch.Generator().manual_seed(0))
     for name in tqdm([v for v in args.variants if v not in results["variants"]], desc="stage-2 variants", unit="variant"):
         start = time.perf_counter()
@@ -157,6 +193,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         results["variants"][name] = {
             "alpha": [r["alpha"] for r in records[::10]] + [records[-1]["alpha"]],  # every 10th step and the last
             "scores": diagnose.score_parts(val, parts, levels=args.swd_levels),
+            "scores_train": score_against(train_target, parts, args.swd_levels),
             "seconds": seconds,
         }
         save_rows(parts, args.out / f"stage2_{name}.png")

@@ -296,10 +296,14 @@ def _eval(args: argparse.Namespace) -> int:
 
     out = args.out or default_out_dir(args.bundle)
     report = evaluate_bundle(args.bundle, args.data, out, n=args.n, seed=args.seed, segnet=args.segnet,
-                             inception=args.inception, floor=args.floor, device=args.device,
+                             inception=args.inception, floor=args.floor, reference=args.reference, device=args.device,
                              batch_size=args.batch_size)
     m = report["metrics"]
     print(f"SWD x1e3 mean {m['swd']['mean']:.1f}; spectrum distance {m['spectrum']['distance']['mean']:.3f}")
+    if report["reference"]["status"] == "ok":
+        r = report["reference"]["metrics"]
+        print(f"reference ({report['reference']['images']} real images of {args.reference}): SWD x1e3 mean "
+              f"{r['swd']['mean']:.1f}; spectrum distance {r['spectrum']['distance']['mean']:.3f}")
     for name in ("segnet", "inception"):
         entry = m[name]
         if entry["status"] == "skipped":
@@ -345,6 +349,9 @@ def _add_eval_commands(sub) -> None:
     ev.add_argument("--floor", type=Path, default=None,
                     help="unconditional bundle whose images, scored against the same layouts, give the layout-fidelity "
                          "floor (a layout-conditional bundle and --segnet only)")
+    ev.add_argument("--reference", type=Path, default=None,
+                    help="real images (typically the bundle's training set) scored against --data like the generated "
+                         "ones: how much of each score is the shift between the two folders")
     ev.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     ev.add_argument("--batch-size", type=_count(1), default=64, help="images per generator / network call (default 64)")
     ev.set_defaults(func=_eval)

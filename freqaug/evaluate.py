@@ -5,7 +5,10 @@ Generates N images from a bundle, compares them with the real images of a folder
 layout-conditional bundle generates from the folder's label maps (so every metric compares like
 with like) and is also scored for layout fidelity (SPADE/OASIS protocol: a segnet's mIoU between
 its prediction on the generated images and the input layouts, next to the real images' ceiling and
-an unconditional bundle's floor; ``layouts.png``). Metrics
+an unconditional bundle's floor; ``layouts.png``). A reference folder (typically the bundle's
+training images) is scored against the data with the same metrics: what a generator that copied its
+training distribution exactly would get, which shows how much of a score is the shift between the
+two folders rather than the generator. Metrics
 whose input is absent (a segnet file, the Inception weights) are reported as skipped with the
 reason and what to pass; a file that was given but cannot be used is an error naming it.
 ``train_segnet_on_folder`` makes the segnet file from a labelled folder (``freqaug train-segnet``).
@@ -64,6 +67,11 @@ LAYOUT_NOTE = ("SPADE/OASIS protocol: the segnet segments each image and its pre
                "the image was generated from (ignore id left out; mIoU over the classes present in the layouts); "
                "real = the data's own images against their labels (the ceiling), floor = an unconditional bundle's "
                "images against the same layouts; comparable only with numbers from the same segnet file")
+REFERENCE_HOW = ("pass --reference DIR (the bundle's training images): they are scored against the data like the "
+                 "generated ones, which shows how much of each score is the shift between the two folders")
+REFERENCE_NOTE = ("a random subset of the reference folder (the seed's), as many images as were generated, scored "
+                  "against the data exactly like the generated images: a generator that reproduced the reference "
+                  "distribution would score about this")
 SEGNET_NOTE = ("domain-specific: features of the segnet file named here, trained on the user's data; "
                "comparable only with numbers from the same file, never with published FID")
 _MIN_IMAGES = 2  # feature statistics need two vectors
@@ -127,6 +135,17 @@ def _check_real(real: Tensor, data: Path, bundle_path: Path, size: tuple[int, in
     if (h, w) != tuple(size):
         raise DataError(f"{data}: images are {w}x{h} (WxH) but {bundle_path} generates {size[1]}x{size[0]}; "
                         f"pass a folder at the bundle's size (e.g. camvid/{size[1]}x{size[0]}/val)")
+
+
+def _load_reference(path: Path | None, bundle_path: Path, size: tuple[int, int], n: int, seed: int) -> Tensor | None:
+    """A random subset (``seed``'s) of ``n`` images of the reference folder (all of them if it holds
+    fewer), or None when no folder is given; a folder that cannot serve is a DataError naming it."""
+    if path is None:
+        return None
+    images = load_real_images(path)
+    _check_real(images, path, bundle_path, size)
+    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
+    return images[order[:n]]
 
 
 def swd_levels(height: int, width: int) -> int:
@@ -331,7 +350,8 @@ def _inception_entry(real: Tensor, fake: Tensor, net, file: Path, device: str, b
 
 class Evaluation(NamedTuple):
     """What :func:`score_bundle` measured: the JSON report, the two image sets it compared and, for a
-    conditional bundle, the layouts of the generated images and the segnet's predictions on them."""
+    conditional bundle, the layouts of the generated images and the segnet's predictions on them, and
+    the reference images scored beside them."""
 
     report: dict[str, Any]
     real: Tensor
@@ -339,17 +359,20 @@ class Evaluation(NamedTuple):
     layouts: Tensor | None = None
     predicted: Tensor | None = None
     classes: ClassSet | None = None
+    reference: Tensor | None = None
 
 
 def score_bundle(
     bundle_path: str | os.PathLike[str], data: str | os.PathLike[str], *, n: int | None = None, seed: int = 0,
     segnet: str | os.PathLike[str] | None = None, inception: str | os.PathLike[str] | None = None,
-    floor: str | os.PathLike[str] | None = None, device: str = "cpu", batch_size: int = 64,
+    floor: str | os.PathLike[str] | None = None, reference: str | os.PathLike[str] | None = None,
+    device: str = "cpu", batch_size: int = 64,
 ) -> Evaluation:
     """Generate ``n`` images (default: as many as the real ones) and score them against the images of
     ``data``; writes nothing (see :func:`evaluate_bundle`). A layout-conditional bundle draws image k
     from label map k mod L of ``data`` (CamVid layout, labels required); ``floor`` is an unconditional
-    bundle whose images, scored against the same layouts, give the layout-fidelity floor."""
+    bundle whose images, scored against the same layouts, give the layout-fidelity floor; the images of
+    ``reference`` (a folder) are scored like the generated ones, a reference point for every metric."""
     from freqaug.bundle import load_bundle
 
     bundle_path, data = Path(bundle_path), Path(data)
@@ -368,19 +391,28 @@ def score_bundle(
     real, labels = _load_data(data, bundle.classes)
     _check_real(real, data, bundle_path, bundle.image_size)
     n = len(real) if n is None else n
+    reference_path = None if reference is None else Path(reference)
+    reference_images = _load_reference(reference_path, bundle_path, bundle.image_size, n, seed)
     layouts = None if labels is None else _Layouts(labels, labels[torch.arange(n) % len(labels)], bundle.classes)
     fake = _generate(bundle, n, seed, batch_size, None if layouts is None else layouts.used)
     layout_entry, predicted = _layout_entry(real, fake, layouts, seg_model, seg_path, floor_bundle, floor_path, seed,
                                             batch_size)
-    metrics = {
-        "swd": _swd_entry(real, fake, seed),
-        "spectrum": _spectrum_entry(real, fake),
-        "band_energy": _band_entry(real, fake, bundle.spec),
-        "segnet": _segnet_entry(real, fake, seg_model, seg_path, batch_size),
-        "inception": (inception_found if net is None  # the skipped entry
-                      else _inception_entry(real, fake, net, inception_found, device, batch_size, seed)),
-        "layout": layout_entry,
-    }
+    def image_metrics(images: Tensor) -> dict[str, Any]:
+        return {
+            "swd": _swd_entry(real, images, seed),
+            "spectrum": _spectrum_entry(real, images),
+            "band_energy": _band_entry(real, images, bundle.spec),
+            "segnet": _segnet_entry(real, images, seg_model, seg_path, batch_size),
+            "inception": (inception_found if net is None  # the skipped entry
+                          else _inception_entry(real, images, net, inception_found, device, batch_size, seed)),
+        }
+
+    metrics = {**image_metrics(fake), "layout": layout_entry}
+    if reference_images is None:
+        reference_entry = _skipped("no reference folder given", REFERENCE_HOW)
+    else:
+        reference_entry = {"status": "ok", "path": str(reference_path), "images": len(reference_images),
+                           "note": REFERENCE_NOTE, "metrics": image_metrics(reference_images)}
     generated = {"images": n, "seed": seed}
     if layouts is not None:
         generated["from_layouts"] = len(layouts.labels)  # image k from label map k mod L of data
@@ -391,10 +423,11 @@ def score_bundle(
         "data": {"path": str(data), "images": len(real)},
         "generated": generated,
         "metrics": metrics,
+        "reference": reference_entry,
     }
     if layouts is None:
-        return Evaluation(report, real, fake)
-    return Evaluation(report, real, fake, layouts.used, predicted, layouts.classes)
+        return Evaluation(report, real, fake, reference=reference_images)
+    return Evaluation(report, real, fake, layouts.used, predicted, layouts.classes, reference_images)
 
 
 def evaluate_bundle(
@@ -424,7 +457,7 @@ def _save_layout_grid(result: Evaluation, path: Path) -> Path:
     up to 8 generated images spread over the set."""
     from freqaug.viz import save_image_rows
 
-    report, real, fake, layouts, predicted, classes = result
+    report, real, fake, layouts, predicted, classes, _ = result
     k = min(_SAMPLE_COUNT, len(fake))
     index = _spread(len(fake), k)
     rows = {"layout": colorize_images(layouts[index], classes), "generated": fake[index],
@@ -446,12 +479,16 @@ def write_outputs(result: Evaluation, out: Path) -> list[Path]:
     spectrum = metrics["spectrum"]
     k = min(_SAMPLE_COUNT, len(real), len(fake))
     spread = _spread(len(real), k)
+    rows = {"real": real[spread], "generated": fake[:k]}
+    if result.reference is not None:
+        rows["reference"] = result.reference[:k]
     files = [
         write_atomic(out / "eval.json", (json.dumps(report, indent=2) + "\n").encode()),
         write_atomic(out / "eval.md", markdown_report(report).encode()),
-        save_image_rows({"real": real[spread], "generated": fake[:k]}, out / "samples.png",
+        save_image_rows(rows, out / "samples.png",
                         title=f"{Path(report['bundle']['path']).name}: {k} real images spread over the folder "
-                              f"(video frames in a row look alike), the first {k} generated"),
+                              f"(video frames in a row look alike), the first {k} generated"
+                              + (", reference images" if result.reference is not None else "")),
         save_channel_spectra(spectrum["freqs"], spectrum["log10_power"], out / "spectra.png"),
         save_band_energy_plot(metrics["band_energy"]["bands"], out / "band_energy.png",
                               title=f"share of energy per band ({metrics['band_energy']['spec']})"),
@@ -479,30 +516,45 @@ def _section(title: str, body: list[str]) -> list[str]:
     return [f"## {title}", "", *body, ""]
 
 
-def _swd_lines(s: Mapping[str, Any]) -> list[str]:
+def _ok(entry: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """``entry`` if it was computed, else None."""
+    return entry if entry is not None and entry.get("status", "ok") == "ok" else None
+
+
+def _rows(gen: Mapping[str, Any], ref: Mapping[str, Any] | None,
+          cells: Callable[[Mapping[str, Any]], tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """Table rows of the generated images and, when scored, the reference images."""
+    return [("generated", *cells(gen))] + ([] if ref is None else [("reference (real)", *cells(ref))])
+
+
+def _swd_lines(s: Mapping[str, Any], ref: Mapping[str, Any] | None = None) -> list[str]:
     levels = [k for k in s if k.startswith("level")]
     return _section("SWD (x1e3, Laplacian pyramid; level0 finest; lower is better)", [
-        *_table(("", *levels, "mean"), [("SWD", *(_fmt(s[k]) for k in levels), _fmt(s["mean"]))]), "",
-        f"On the first {s['images']} images of each set, {s['pyramid_levels']} levels."])
+        *_table(("images", *levels, "mean"), _rows(s, ref, lambda e: (*(_fmt(e[k]) for k in levels), _fmt(e["mean"])))),
+        "", f"On the first {s['images']} images of each set, {s['pyramid_levels']} levels."])
 
 
-def _spectrum_lines(d: Mapping[str, float]) -> list[str]:
+def _spectrum_lines(d: Mapping[str, float], ref: Mapping[str, float] | None = None) -> list[str]:
     channels = [k for k in d if k.startswith("channel")]
     names = ["RGB"[i] if len(channels) == 3 else f"channel {i}" for i in range(len(channels))]
-    row = ("distance", *(_fmt(d[c]) for c in channels), _fmt(d["low"]), _fmt(d["high"]), _fmt(d["mean"]))
+    cells = lambda e: (*(_fmt(e[c]) for c in channels), _fmt(e["low"]), _fmt(e["high"]), _fmt(e["mean"]))  # noqa: E731
     return _section("Spectrum distance (mean |log10 P_real - log10 P_gen| over radial bins; lower is better)", [
-        *_table(("", *names, "low (< 0.25 Nyquist)", "high", "mean"), [row]), "", "Per-channel spectra: spectra.png."])
+        *_table(("images", *names, "low (< 0.25 Nyquist)", "high", "mean"), _rows(d, ref, cells)), "",
+        "Per-channel spectra: spectra.png."])
 
 
-def _band_lines(e: Mapping[str, Any]) -> list[str]:
+def _band_lines(e: Mapping[str, Any], ref: Mapping[str, Any] | None = None) -> list[str]:
     real, gen = e["bands"]["real"], e["bands"]["generated"]
     kr, kg = e["kurtosis"]["real"], e["kurtosis"]["generated"]
-    bands = [(name, _fmt(r), _fmt(gen[name]), _fmt(gen[name] / r) if r else "-", _fmt(kr[name]), _fmt(kg[name]))
-             for name, r in real.items()]
-    levels = [(name, _fmt(r), _fmt(e["levels"]["generated"][name])) for name, r in e["levels"]["real"].items()]
+    extra = () if ref is None else ("reference",)
+    share = lambda name: () if ref is None else (_fmt(ref["bands"]["generated"][name]),)  # noqa: E731
+    bands = [(name, _fmt(r), _fmt(gen[name]), *share(name), _fmt(gen[name] / r) if r else "-", _fmt(kr[name]),
+              _fmt(kg[name])) for name, r in real.items()]
+    level = lambda name: () if ref is None else (_fmt(ref["levels"]["generated"][name]),)  # noqa: E731
+    levels = [(name, _fmt(r), _fmt(e["levels"]["generated"][name]), *level(name)) for name, r in e["levels"]["real"].items()]
     return _section(f"Energy per band ({e['spec']}; share of the total, images in [-1, 1])", [
-        *_table(("band", "real", "generated", "generated / real", "kurtosis real", "kurtosis generated"), bands), "",
-        *_table(("level", "real", "generated"), levels), "",
+        *_table(("band", "real", "generated", *extra, "generated / real", "kurtosis real", "kurtosis generated"), bands),
+        "", *_table(("level", "real", "generated", *extra), levels), "",
         "Kurtosis 3: Gaussian noise; real detail bands are sparse (edges), far above 3. Bars: band_energy.png."])
 
 
@@ -511,11 +563,15 @@ def _skipped_lines(entry: Mapping[str, Any]) -> list[str]:
     return [f"**Skipped**: {entry['reason']}", "", f"To compute it: {entry['how']}."]
 
 
-def _feature_lines(entry: Mapping[str, Any], title: str, rows: Callable[[], list[tuple[str, str]]]) -> list[str]:
-    """A section for a feature-space metric: its table, or why it was skipped and what to pass."""
+def _feature_lines(entry: Mapping[str, Any], ref: Mapping[str, Any] | None, title: str,
+                   cells: Callable[[Mapping[str, Any]], tuple[str, ...]], header: tuple[str, ...],
+                   source: Callable[[Mapping[str, Any]], str]) -> list[str]:
+    """A section for a feature-space metric: its table (generated, and reference when scored), or why
+    it was skipped and what to pass."""
     if entry["status"] != "ok":
         return _section(title, _skipped_lines(entry))
-    return _section(title, [*_table(("metric", "value"), rows()), "", entry["note"] + "."])
+    return _section(title, [*_table(("images", *header), _rows(entry, _ok(ref), cells)), "",
+                            f"{source(entry)}. {entry['note']}."])
 
 
 def _layout_lines(e: Mapping[str, Any]) -> list[str]:
@@ -538,25 +594,45 @@ def _layout_lines(e: Mapping[str, Any]) -> list[str]:
         f"(sha256 {e['segnet_sha256'][:12]}). {e['note']}. Grid: {LAYOUT_FILE}."])
 
 
+def _reference_lines(r: Mapping[str, Any]) -> list[str]:
+    """What the reference rows are, or how to get them."""
+    title = "Reference (real images scored like the generated ones)"
+    if r["status"] != "ok":
+        return _section(title, _skipped_lines(r))
+    return _section(title, [f"{r['images']} images of `{r['path']}`: {r['note']}."])
+
+
 def markdown_report(report: Mapping[str, Any]) -> str:
     """eval.md: the numbers of the JSON report as tables a person reads."""
     m, b, g = report["metrics"], report["bundle"], report["generated"]
+    r = report.get("reference", _skipped("no reference folder given", REFERENCE_HOW))  # reports written before it
+    ref = r["metrics"] if r["status"] == "ok" else {}
     seg, inc = m["segnet"], m["inception"]
     source = (f" drawn from the {g['from_layouts']} label maps of the data (image k from map k mod "
               f"{g['from_layouts']})" if "from_layouts" in g else "")
     lines = [f"# freqaug eval: {Path(b['path']).name}", "",
              f"{g['images']} generated images (seed {g['seed']}){source} vs {report['data']['images']} real images "
              f"from `{report['data']['path']}`, {b['image_size'][1]}x{b['image_size'][0]} (WxH), bands {b['spec']}.", "",
-             *_swd_lines(m["swd"]), *_spectrum_lines(m["spectrum"]["distance"]), *_band_lines(m["band_energy"])]
-    lines += _feature_lines(seg, "Domain Fréchet distance and precision/recall (segnet features)", lambda: [
-        ("Fréchet distance", _fmt(seg["frechet_distance"])), ("precision", _fmt(seg["precision"])),
-        ("recall", _fmt(seg["recall"])), ("k (neighbours)", str(seg["k"])),
-        ("segnet", f"`{seg['segnet']}` (sha256 {seg['segnet_sha256'][:12]})")])
-    lines += _feature_lines(inc, "FID and KID (Inception-v3)", lambda: [
-        ("FID", _fmt(inc["fid"])), ("KID", f"{_fmt(inc['kid_mean'])} ± {_fmt(inc['kid_std'])}"),
-        ("precision", _fmt(inc["precision"])), ("recall", _fmt(inc["recall"])), ("weights", f"`{inc['weights']}`")])
+             *_reference_lines(r),
+             *_swd_lines(m["swd"], ref.get("swd")), *_spectrum_lines(m["spectrum"]["distance"], _distance(ref)),
+             *_band_lines(m["band_energy"], ref.get("band_energy"))]
+    lines += _feature_lines(
+        seg, ref.get("segnet"), "Domain Fréchet distance and precision/recall (segnet features)",
+        lambda e: (_fmt(e["frechet_distance"]), _fmt(e["precision"]), _fmt(e["recall"])),
+        ("Fréchet distance", "precision", "recall"),
+        lambda e: f"k = {e['k']} neighbours; segnet `{e['segnet']}` (sha256 {e['segnet_sha256'][:12]})")
+    lines += _feature_lines(
+        inc, ref.get("inception"), "FID and KID (Inception-v3)",
+        lambda e: (_fmt(e["fid"]), f"{_fmt(e['kid_mean'])} ± {_fmt(e['kid_std'])}", _fmt(e["precision"]), _fmt(e["recall"])),
+        ("FID", "KID", "precision", "recall"), lambda e: f"weights `{e['weights']}`")
     lines += _layout_lines(m["layout"])
-    return "\n".join([*lines, "Samples (real, spread over the folder, above generated): samples.png.", ""])
+    rows = "real, spread over the folder, above generated" + (", then reference" if ref else "")
+    return "\n".join([*lines, f"Samples ({rows}): samples.png.", ""])
+
+
+def _distance(metrics: Mapping[str, Any]) -> Mapping[str, float] | None:
+    """The spectrum distances of a metrics dict, if it has them."""
+    return metrics["spectrum"]["distance"] if "spectrum" in metrics else None
 
 
 # ---- the segnet file ---------------------------------------------------------------------------------

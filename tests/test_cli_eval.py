@@ -28,6 +28,17 @@ def test_eval_writes_beside_the_bundle_by_default(bundle_path, data_dir, tmp_pat
     assert f"to {out}/" in printed
 
 
+def test_eval_prints_the_reference_scores(bundle_path, data_dir, tmp_path, capsys):  # noqa: F811
+    out = tmp_path / "out"
+    assert cli.main(["eval", str(bundle_path), "--data", str(data_dir), "--out", str(out), "--n", "6",
+                     "--reference", str(data_dir)]) == 0
+    reference = json.loads((out / "eval.json").read_text())["reference"]
+    printed = capsys.readouterr().out
+    assert reference["images"] == 6
+    assert (f"reference (6 real images of {data_dir}): SWD x1e3 mean {reference['metrics']['swd']['mean']:.1f}"
+            in printed)
+
+
 def test_eval_errors_are_one_line_naming_the_file(bundle_path, data_dir, tmp_path, capsys, monkeypatch):  # noqa: F811
     out = tmp_path / "out"
     missing = tmp_path / "weights" / WEIGHTS_FILE

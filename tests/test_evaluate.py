@@ -81,7 +81,7 @@ def test_writes_every_file_and_the_pngs_open(evaluated):
             assert picture is not None and picture.shape[0] > 50 and picture.shape[1] > 50, name
     assert json.loads((out / "eval.json").read_text()) == report
     text = (out / "eval.md").read_text()
-    assert "| SWD |" in text and "Fréchet distance" in text and "**Skipped**" in text
+    assert "| generated |" in text and "## SWD" in text and "Fréchet distance" in text and "**Skipped**" in text
 
 
 def test_json_metrics_are_finite_and_consistent(evaluated):
@@ -128,7 +128,7 @@ def test_skipped_metrics_say_why_and_what_to_pass(bundle_path, data_dir, evaluat
     assert layout["status"] == "skipped" and "layout-conditional bundles only" in layout["reason"]
     assert "--conditional" in layout["how"]
     text = markdown_report(report)
-    assert text.count("**Skipped**") == 3 and WEIGHTS_FILE in text
+    assert text.count("**Skipped**") == 4 and WEIGHTS_FILE in text and "--reference" in text
     assert report["metrics"]["swd"]["images"] == 4  # SWD on equal counts: the first 4 real images
 
 
@@ -149,6 +149,55 @@ def test_own_samples_score_closer_than_drawn_scenes(bundle_path, data_dir, evalu
     theirs = evaluated[0]["metrics"]
     assert mine["swd"]["mean"] < 0.5 * theirs["swd"]["mean"]
     assert mine["spectrum"]["distance"]["mean"] < 0.5 * theirs["spectrum"]["distance"]["mean"]
+
+
+def _darkened_copy(data_dir, folder, n):
+    """The first n images of data_dir at half brightness, as a flat folder: a shifted real set."""
+    folder.mkdir()
+    for path in sorted((data_dir / "images").iterdir())[:n]:
+        cv2.imwrite(str(folder / path.name), cv2.imread(str(path)) // 2)
+    return folder
+
+
+def test_reference_images_are_scored_like_the_generated_ones(bundle_path, data_dir, segnet_file, evaluated, tmp_path):
+    """The data itself as reference scores ~0; a darkened copy scores worse; the report and files show both."""
+    out = tmp_path / "out"
+    report = evaluate_bundle(bundle_path, data_dir, out, seed=0, segnet=segnet_file, reference=data_dir, batch_size=5)
+    assert report["metrics"] == evaluated[0]["metrics"]  # the generated images' scores do not change
+    ref = report["reference"]
+    assert ref["status"] == "ok" and ref["path"] == str(data_dir) and ref["images"] == N
+    same = ref["metrics"]
+    assert set(same) == {"swd", "spectrum", "band_energy", "segnet", "inception"}
+    assert same["spectrum"]["distance"]["mean"] < 1e-9  # the same images in another order: the same mean spectrum
+    assert same["segnet"]["precision"] == same["segnet"]["recall"] == 1
+    assert abs(same["segnet"]["frechet_distance"]) < 1e-3 * evaluated[0]["metrics"]["segnet"]["frechet_distance"]
+    assert same["swd"]["mean"] < 0.5 * report["metrics"]["swd"]["mean"]
+    assert same["inception"]["status"] == "skipped"
+    text = (out / "eval.md").read_text()
+    assert text.count("| reference (real) |") == 3  # SWD, spectrum, segnet rows
+    assert str(data_dir) in text and "then reference" in text
+    dark = score_bundle(bundle_path, data_dir, seed=0, reference=_darkened_copy(data_dir, tmp_path / "dark", 5)).report
+    shifted = dark["reference"]["metrics"]
+    assert dark["reference"]["images"] == 5 and shifted["swd"]["images"] == 5  # fewer than n: all of them
+    assert shifted["swd"]["mean"] > 2 * same["swd"]["mean"]
+    assert shifted["spectrum"]["distance"]["mean"] > 0.1
+
+
+def test_without_a_reference_the_report_says_how_to_get_one(evaluated):
+    ref = evaluated[0]["reference"]
+    assert ref["status"] == "skipped" and "--reference" in ref["how"]
+    assert "| reference (real) |" not in markdown_report(evaluated[0])
+    old = {k: v for k, v in evaluated[0].items() if k != "reference"}  # a report written before the field
+    assert markdown_report(old) == markdown_report(evaluated[0])
+
+
+def test_a_reference_folder_that_cannot_serve_is_named_before_generating(bundle_path, data_dir, tmp_path):
+    wrong = _write(tmp_path / "small", 3, (32, 48))
+    with pytest.raises(DataError, match=str(wrong)):
+        evaluate_bundle(bundle_path, data_dir, tmp_path / "out", reference=wrong)
+    with pytest.raises(DataError, match="does not exist"):
+        evaluate_bundle(bundle_path, data_dir, tmp_path / "out", reference=tmp_path / "nowhere")
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_dct_bundle_reports_low_and_high_energy(data_dir, tmp_path):

@@ -2,6 +2,7 @@
 another setup is refused, and conditional arms report layout fidelity beside its real-image ceiling."""
 import argparse
 import json
+import time
 
 import pytest
 import torch
@@ -36,6 +37,13 @@ def test_arms_are_scored_recorded_and_skipped_on_rerun(bench, tmp_path):
     table = (tmp_path / "band_vs_single.md").read_text()
     assert "| band | 1 | stage1" in table and "| single | 1 | single" in table
     assert (tmp_path / "band_vs_single_spectra.png").stat().st_size > 1000
+    reference = report["reference"]  # real train images scored against val like the arms, several draws
+    assert [r["seed"] for r in reference] == list(range(bench.REFERENCE_DRAWS)) and reference[0]["images"] == 2
+    assert all(r["swd"]["mean"] > 0 and r["spectrum"]["mean"] > 0 for r in reference)
+    assert len({r["swd"]["mean"] for r in reference}) > 1  # other train images per draw
+    mean = sum(r["swd"]["mean"] for r in reference) / len(reference)
+    assert f"| real train (reference) | {bench.REFERENCE_DRAWS} | - | {mean:.2f} ± " in table
+    assert band["compute_seconds"] > 0 and band["train_seconds"] > 0
 
     again = run(bench, tmp_path, "--seeds", "0")
     assert again["results"] == report["results"]  # nothing retrained
@@ -68,7 +76,7 @@ def test_conditional_arms_report_layout_fidelity(bench, tmp_path):
 @pytest.mark.parametrize("arm, ll2, lr_alpha", [("band", 1, 1e-2), ("band-ll2x8", 8, 1e-2),
                                                ("band-ll2x8-fast-alpha", 8, 0.1)])
 def test_arms_set_the_coarse_band_updates_per_step(bench, arm, ll2, lr_alpha):
-    args = argparse.Namespace(drawn=True, drawn_n=8, size=[32, 48], batch_size=4, minutes=0.001, conditional=False,
+    args = argparse.Namespace(drawn=True, drawn_n=8, size=[32, 48], batch_size=4, minutes=0.001, conditional=False, threads=1,
                               swd_levels=2)
     entry, _, trainer = bench.run_arm(arm, 0, args, bench.load_data(args), None)
     steps, opt = entry["steps"]["stage1"], trainer.opt["g1"]
@@ -81,9 +89,33 @@ def test_a_process_running_another_arm_merges_instead_of_overwriting(bench, tmp_
     stale = run(bench, tmp_path, "--seeds", "0", "--arms", "single")  # what a second process read at its start
     prefix = tmp_path / "band_vs_single"
     other = dict(stale["results"]["single"][0], seed=7)
-    bench.record(prefix, stale["setup"], "band-ll2x8", other, (torch.linspace(0, 1, 4), torch.ones(3, 4)))
+    bench.record(prefix, stale["setup"], "band-ll2x8", other, (torch.linspace(0, 1, 4), torch.ones(3, 4)),
+                 stale["reference"])
     saved = json.loads(prefix.with_suffix(".json").read_text())
     assert sorted(saved["results"]) == ["band-ll2x8", "single"] and sorted(saved["spectra"]) == ["band-ll2x8", "single"]
     again = run(bench, tmp_path, "--seeds", "0", "--arms", "single")  # nothing to train; the plot draws every arm
     assert sorted(again["results"]) == ["band-ll2x8", "single"]
     assert "| band-ll2x8 | 1 |" in (tmp_path / "band_vs_single.md").read_text()
+
+
+def test_a_table_recorded_before_the_reference_row_gets_it_on_rerun(bench, tmp_path):
+    report = run(bench, tmp_path, "--seeds", "0", "--arms", "single")
+    path = tmp_path / "band_vs_single.json"
+    old = {k: v for k, v in report.items() if k != "reference"}
+    path.write_text(json.dumps(old))
+    again = run(bench, tmp_path, "--seeds", "0", "--arms", "single")
+    assert again["reference"] == report["reference"] and again["results"] == report["results"]
+    assert json.loads(path.read_text())["reference"] == report["reference"]
+
+
+def test_the_budget_counts_compute_not_waiting(bench):
+    clock = bench.compute_clock(1)
+    start = clock()
+    time.sleep(0.3)  # another process's turn on the core: the budget does not run down
+    assert clock() - start < 0.1
+    args = argparse.Namespace(drawn=True, drawn_n=8, size=[32, 48], batch_size=4, minutes=0.001, conditional=False, threads=1,
+                              swd_levels=2)
+    entry, _, trainer = bench.run_arm("single", 0, args, bench.load_data(args), None)
+    ticks = iter(range(100))
+    steps = bench.train_for(trainer, 3, [("single", 1.0)], "test", clock=lambda: next(ticks))
+    assert steps == {"single": entry["steps"]["single"] + 3}  # deadline 0 + 3: steps end at clock 1, 2, 3

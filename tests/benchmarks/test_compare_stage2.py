@@ -57,6 +57,13 @@ def test_variants_share_stage1_are_scored_and_skipped_on_rerun(bench, setup, tmp
     assert noise["scores"]["band_image"] == refine["scores"]["band_image"]  # one stage 1: the same band image
     assert noise["scores"]["baseline"] != refine["scores"]["baseline"]
     assert len(noise["alpha"]) == 2 and all(0 < a < 1 for a in noise["alpha"])
+    reference = results["reference"]  # other real train images, against val and against the train subset
+    assert reference["images"] == 4 and reference["vs_val"]["swd_mean"] > 0 and reference["vs_train"]["swd_mean"] > 0
+    for variant in (noise, refine):
+        assert set(variant["scores_train"]) == set(variant["scores"]) == {"image", "band_image", "baseline"}
+        assert variant["scores_train"]["image"] != variant["scores"]["image"]
+    table = (tmp_path / "stage2.md").read_text()
+    assert "| real train (reference) |" in table and f"| {reference['vs_train']['swd_mean']:.1f} |" in table
     assert {p.name for p in tmp_path.iterdir()} >= {"stage2.json", "stage2.md", "stage2_noise.png", "stage2_band_image.png"}
     assert "| band_image |" in (tmp_path / "stage2.md").read_text()
     again = run(bench, setup, tmp_path, "--variants", "noise", "band_image", "noise-fast-alpha")
