@@ -66,7 +66,9 @@ class Arm:
     train: tuple[tuple[str, Any], ...] = ()  # TrainConfig overrides, e.g. (("labelmix", 10.0),)
 
 
-BASE = TrainConfig(band_updates={})  # what every arm overrides: the recipe these tables were first recorded with
+# what every arm overrides: the recipe these tables were first recorded with (one update per band,
+# alpha's learning rate 0.01), pinned so that later default changes leave them valid
+BASE = TrainConfig(band_updates={}, lr_alpha=1e-2)
 
 ARMS = {
     "band": Arm(single=False),

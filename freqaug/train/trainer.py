@@ -54,7 +54,7 @@ class TrainConfig:
     batch_size: int = 16
     lr_g: float = 2e-3
     lr_d: float = 2e-3
-    lr_alpha: float = 1e-2  # one logit (or one per channel): it may move much faster than the nets
+    lr_alpha: float = 0.1  # one logit (or one per channel): Adam moves it <= lr per step, so 0.1 lets it cross (0, 1) in a short stage 2
     betas: tuple[float, float] = (0.0, 0.99)
     loss: str = "logistic"
     r1_gamma: float = 1.0
