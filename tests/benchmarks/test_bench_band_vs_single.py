@@ -119,3 +119,13 @@ def test_the_budget_counts_compute_not_waiting(bench):
     ticks = iter(range(100))
     steps = bench.train_for(trainer, 3, [("single", 1.0)], "test", clock=lambda: next(ticks))
     assert steps == {"single": entry["steps"]["single"] + 3}  # deadline 0 + 3: steps end at clock 1, 2, 3
+
+
+def test_pictures_show_each_arms_lowest_seed(bench, tmp_path):
+    picture = tmp_path / "band_vs_single_samples_single.png"
+    run(bench, tmp_path, "--seeds", "1", "--arms", "single")
+    first = picture.read_bytes()
+    run(bench, tmp_path, "--seeds", "2", "--arms", "single")
+    assert picture.read_bytes() == first  # seed 2 is not the lowest: seed 1's picture stays
+    run(bench, tmp_path, "--seeds", "0", "--arms", "single")
+    assert picture.read_bytes() != first
