@@ -8,19 +8,21 @@
 For each seed and arm, trains (1) a FreqGAN (stage 1 band GANs, then stage 2 baseline + alpha; the
 budget is split 2:1 between the stages) or (2) the baseline generator alone, each for the same
 number of minutes of the process's CPU time per thread (the wall-clock of a process with its own
-cores, but not cut short by other processes taking turns on them), then generates as many images as the val split holds with the EMA weights and
-scores them against val: Laplacian-pyramid SWD (x1e3, per level and mean) and the distance between
-radially averaged log power spectra (low / high frequencies); reports generator parameters and
-multiply-adds per sample, beside a reference row: real train images scored against val the same
-way (what a generator that copied its training set would get; the train/val shift). ``--conditional`` trains layout-conditional arms (SPADE generators; the
-concat or OASIS image discriminator, optionally with LabelMix) on (image, label map) pairs, draws
+cores, but not cut short by other processes taking turns on them), then generates as many images
+as the val split holds with the EMA weights and scores them against val: Laplacian-pyramid SWD
+(x1e3, per level and mean) and the distance between radially averaged log power spectra (low /
+high frequencies); reports generator parameters and multiply-adds per sample, beside a reference
+row: real train images scored against val the same way (what a generator that copied its training
+set would get; the train/val shift). ``--conditional`` trains layout-conditional arms (SPADE
+generators; the concat or OASIS image discriminator, optionally with LabelMix) on (image, label map) pairs, draws
 image k from val label map k and adds layout fidelity: the mIoU of a segnet trained on real train
 (``--segnet``, `freqaug train-segnet`) between its prediction and that label map, beside the same
 number for the real val images (the ceiling). ``--arms band band-ll2x8 band-ll2x8-fast-alpha``
 compares the band GAN with one update per band and step with one whose coarse band LL2 takes 8 D+G
 updates per stage-1 step (``TrainConfig.band_updates``, the default since it was measured here), and
 with that plus alpha learning 10x faster (lr_alpha 0.1), at the same wall-clock. Every arm starts
-from ``BASE`` (one update per band), so the recorded tables stay comparable across that change.
+from ``BASE`` (one update per band, lr_alpha 0.01), so the recorded tables stay comparable across
+those default changes.
 
 Each finished (arm, seed) is written at once (JSON + Markdown, atomically) and skipped on rerun, so an
 interrupted run resumes with the same command; processes running different arms into one folder
@@ -45,7 +47,7 @@ from torchvision.utils import save_image
 from tqdm import tqdm
 
 from freqaug._files import locked, read_resumable, write_atomic
-from freqaug.data import CAMVID, colorize_images, load_images, load_segmentation, synthetic_batch
+from freqaug.data import CAMVID, colorize_images, load_images, load_segmentation, random_subset, synthetic_batch
 from freqaug.metrics import radial_power_spectrum, spectrum_distance, swd
 from freqaug.models import FreqGANConfig, LayoutConfig, count_parameters
 from freqaug.models.config import BASELINE
@@ -247,8 +249,7 @@ def reference_scores(data: dict[str, Any], swd_levels: int) -> list[dict[str, An
     the part of every score that is the shift between the train and val splits."""
     val, draws = data["val"], []
     for seed in range(REFERENCE_DRAWS):
-        pick = torch.randperm(len(data["train"]), generator=torch.Generator().manual_seed(seed))[: len(val)]
-        real = data["train"][pick]
+        real = random_subset(data["train"], len(val), seed)
         draws.append({"seed": seed, "images": len(real), "swd": swd(val, real, levels=swd_levels),
                       "spectrum": spectrum_distance(val, real)})
     return draws
@@ -296,7 +297,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     report = read_resumable(prefix.with_suffix(".json"), setup, {"results": {}})
     ceiling = None if segnet is None else report.get("ceiling") or layout_miou(segnet, data["val"], data["val_labels"])
     if "reference" not in report and report["results"]:  # tables recorded before the row existed get it now
-        with locked(args.out):
+        with locked(prefix.parent):
             report = read_resumable(prefix.with_suffix(".json"), setup, {"results": {}})
             report.setdefault("reference", reference_scores(data, args.swd_levels))
             save_report(report, prefix)

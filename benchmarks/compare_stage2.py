@@ -11,8 +11,8 @@ the band image and the baseline image alone against val with the metrics of `dia
 (Laplacian SWD, spectrum distance, brightness), beside alpha's trajectory. Each part is also scored
 against a random subset of the train images (the distribution the GANs learn), and a reference row
 scores as many other real train images both ways: the shift between train and val, and the noise
-floor of the metrics. The band image is the same
-for every variant (stage 1 is shared), so the rows differ by stage 2 alone.
+floor of the metrics. The band image is the same for every variant (stage 1 is shared), so the
+rows differ by stage 2 alone.
 
 Each finished variant is written at once (stage2.json + stage2.md, atomically) and skipped on rerun;
 another setup in the same folder is refused. Also writes stage2_VARIANT.png: rows of band image,
@@ -34,7 +34,7 @@ from torchvision.utils import save_image
 from tqdm import tqdm
 
 from freqaug._files import read_resumable, sha256_file, write_atomic
-from freqaug.data import load_images
+from freqaug.data import load_images, random_subset
 from freqaug.train import Trainer, load_stage1, read_checkpoint_meta
 from freqaug.train.checkpoint import CHECKPOINT_NAME
 from freqaug.train.run import RunConfig
@@ -57,6 +57,9 @@ def _diagnose_blend():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+DIAGNOSE = _diagnose_blend()
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -116,13 +119,12 @@ def train_subsets(train: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tens
     """Two disjoint random subsets of the train images (seed 0), each of n images or half the set:
     the training distribution to score against, and real images to score as the reference."""
     m = min(n, len(train) // 2)
-    pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))
-    return train[pick[:m]], train[pick[m: 2 * m]]
+    return random_subset(train, m, 0), random_subset(train, m, 0, offset=m)
 
 
 def score_against(target: torch.Tensor, parts: dict[str, torch.Tensor], levels: int) -> dict[str, dict[str, float]]:
     """diagnose_blend's scores of each part's first len(target) images against ``target``."""
-    return _diagnose_blend().score_parts(target, {p: x[: len(target)] for p, x in parts.items()}, levels=levels)
+    return DIAGNOSE.score_parts(target, {p: x[: len(target)] for p, x in parts.items()}, levels=levels)
 
 
 def markdown(results: dict[str, Any], command: str) -> str:
@@ -178,12 +180,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args.out.mkdir(parents=True, exist_ok=True)
     setup = setup_of(args, checkpoint, stage1_steps, len(train), len(val)) | {"real_brightness": val.mean().item()}
     results = read_resumable(args.out / "stage2.json", setup, {"variants": {}})
-    diagnose = _diagnose_blend()
+    diagnose = DIAGNOSE
     train_target, train_other = train_subsets((train + 1) / 2, len(val))
-    results.setdefault("reference", {"images": len(train_target),
-                                     "vs_val": score_against(val, {"real": train_other}, args.swd_levels)["real"],
-                                     "vs_train": score_against(train_target, {"real": train_other},
-                                                               args.swd_levels)["real"]})
+    if "reference" not in results:  # scored once per results folder
+        results["reference"] = {"images": len(train_target),
+                                "vs_val": score_against(val, {"real": train_other}, args.swd_levels)["real"],
+                                "vs_train": score_against(train_target, {"real": train_other}, args.swd_levels)["real"]}
     z = torch.randn(len(val), config.model.z_dim, generator=torch.Generator().manual_seed(0))
     for name in tqdm([v for v in args.variants if v not in results["variants"]], desc="stage-2 variants", unit="variant"):
         start = time.perf_counter()

@@ -26,7 +26,7 @@ from torchvision.utils import save_image
 from freqaug._files import write_atomic
 from freqaug.bands import BandSpec, compose, decompose
 from freqaug.bundle import load_bundle
-from freqaug.data import load_images
+from freqaug.data import load_images, random_subset
 from freqaug.metrics import swd
 
 HERE = Path(__file__).resolve().parent
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> dict:
     train, val = (load_images(args.data / split, size=bundle.image_size) for split in ("train", "val"))
     real_bands = decompose(train * 2 - 1, spec)
     n = len(val)
-    pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:n]
+    train_ref = random_subset(train, n, 0)
     with torch.no_grad():
         out = model(bundle.z_for(0, range(n)))
     calibrated = compose(calibrate(out.bands, real_bands, spec), spec, size=bundle.image_size)
@@ -102,8 +102,8 @@ def main(argv: list[str] | None = None) -> dict:
     scores = {}
     for name, x in images.items():
         val_scores = diagnose.score_parts(val, {"x": x}, levels=args.swd_levels)["x"]
-        train_scores = diagnose.score_parts(train[pick], {"x": x[: len(pick)]}, levels=args.swd_levels)["x"]
-        coarsest = swd(train[pick], x[: len(pick)], levels=args.swd_levels)[f"level{args.swd_levels - 1}"]
+        train_scores = diagnose.score_parts(train_ref, {"x": x[: len(train_ref)]}, levels=args.swd_levels)["x"]
+        coarsest = swd(train_ref, x[: len(train_ref)], levels=args.swd_levels)[f"level{args.swd_levels - 1}"]
         scores[name] = {"val": val_scores, "train": train_scores | {"swd_coarsest": coarsest}}
     report = {"bundle": str(args.bundle), "data": str(args.data), "samples": n,
               "std_ratio": std_ratios(out.bands, real_bands), "scores": scores}
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> dict:
     write_atomic(args.out / "band_gain.json", (json.dumps(report, indent=1) + "\n").encode())
     write_atomic(args.out / "band_gain.md", markdown(report).encode())
     k = min(8, n)
-    save_image(torch.cat([images["band image"][:k], images["calibrated"][:k], train[pick][:k]]), args.out / "band_gain.png",
+    save_image(torch.cat([images["band image"][:k], images["calibrated"][:k], train_ref[:k]]), args.out / "band_gain.png",
                nrow=k)
     print(markdown(report))
     return report

@@ -32,7 +32,7 @@ from freqaug._files import sha256_file, write_atomic
 from freqaug.bands import BandSpec, decompose
 from freqaug.data import (
     CAMVID, IMAGE_EXTENSIONS, ClassSet, DataError, SegmentationFolder, colorize_images, load_images, load_segmentation,
-    read_image,
+    random_subset, read_image,
 )
 from freqaug.metrics import (
     band_energy,
@@ -144,8 +144,7 @@ def _load_reference(path: Path | None, bundle_path: Path, size: tuple[int, int],
         return None
     images = load_real_images(path)
     _check_real(images, path, bundle_path, size)
-    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
-    return images[order[:n]]
+    return random_subset(images, n, seed)
 
 
 def swd_levels(height: int, width: int) -> int:

@@ -10,6 +10,7 @@ from .folder import (
     UnreadableFileError,
     load_images,
     load_segmentation,
+    random_subset,
     read_image,
     read_label,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "SegmentationFolder",
     "load_images",
     "load_segmentation",
+    "random_subset",
     "read_image",
     "read_label",
     "SyntheticStreets",

@@ -272,6 +272,13 @@ class SegmentationFolder(Dataset):
         return f"SegmentationFolder({str(self.root)!r}, n={len(self)}, size={size}, labels={self.has_labels})"
 
 
+def random_subset(images: Tensor, n: int, seed: int, offset: int = 0) -> Tensor:
+    """Images ``offset .. offset + n - 1`` of a permutation seeded by ``seed``: a reproducible random
+    draw (disjoint draws of one seed by offset); fewer when the set runs out."""
+    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
+    return images[order[offset: offset + n]]
+
+
 def load_images(
     root: str | os.PathLike[str],
     size: tuple[int, int] | None = None,

@@ -272,3 +272,15 @@ def test_load_images_progress_for_many_files(tmp_path: Path) -> None:
     x = load_images(tmp_path)
     assert x.shape == (55, 3, 4, 6)
     assert torch.allclose(x[:, 0, 0, 0] * 255, torch.arange(55, dtype=torch.float32))
+
+
+def test_random_subset_is_a_reproducible_draw_and_offsets_are_disjoint() -> None:
+    from freqaug.data import random_subset
+
+    images = torch.arange(10.0).view(10, 1, 1, 1)
+    a = random_subset(images, 4, seed=3)
+    assert torch.equal(a, random_subset(images, 4, seed=3)) and not torch.equal(a, random_subset(images, 4, seed=4))
+    b = random_subset(images, 4, seed=3, offset=4)
+    assert len(set(a.flatten().tolist()) | set(b.flatten().tolist())) == 8  # disjoint draws of one permutation
+    assert len(random_subset(images, 20, seed=0)) == 10  # fewer when the set runs out
+    assert sorted(random_subset(images, 10, seed=0).flatten().tolist()) == list(range(10))
