@@ -40,6 +40,7 @@ def test_runs_are_recorded_skipped_on_rerun_and_partial_grids_render(bench, bund
     table = (tmp_path / "downstream.md").read_text()
     assert "| 2 | none | 1 of 1 |" in table and "(1 seed)" in table and "| all | replace25 | 0 | not run |" in table
     assert "within seed noise" in table and "layout-conditional bundle" in table
+    assert "## Per-class val IoU %" in table and "| 2 | bands | 1 | " in table
     assert (tmp_path / "downstream.png").stat().st_size > 1000
 
     again = run(bench, tmp_path, bundle, "--arms", "none", "bands", "--seeds", "0")
@@ -129,3 +130,23 @@ def test_replace_arms_run_with_a_conditional_bundle(bench, bundle, tmp_path):
     table = (tmp_path / "downstream.md").read_text()
     assert "| 2 | replace25 | 1 of 1 |" in table and "| 2 | replace50 | 1 of 1 |" in table
     assert "| 2 | blend | 1 of 1 |" in table and "replace25 | 0 | not run" not in table
+
+
+def test_per_class_table_gives_means_over_seeds_and_paired_differences_to_standard(bench):
+    def result(arm, seed, first):
+        return {"arm": arm, "budget": 5, "seed": seed, "miou": 0.5, "pixel_accuracy": 0.5, "seconds": 1.0,
+                "pool_seconds": 0.0, "iou": [first] + [0.5] * 10}
+
+    runs = [result("standard", 0, 0.40), result("standard", 1, 0.60), result("bands", 0, 0.50),
+            result("bands", 1, 0.80), result("bands", 2, 0.90), result("fda", 0, None), result("fda", 1, 0.70)]
+    lines = bench.per_class_lines({"runs": runs})
+    header = next(line for line in lines if line.startswith("| budget | arm | n | sky | building |"))
+    assert header.endswith("| pedestrian | bicyclist |")
+    rows = lines[lines.index(header) + 2:]
+    assert [row.split(" | ")[1] for row in rows] == ["standard", "fda", "bands"]
+    assert rows[0].startswith("| 5 | standard | 2 | 50.0 | 50.0 |")
+    # bands: mean over 3 seeds 73.3; paired with standard on seeds 0 and 1: (+10 + 20) / 2 = +15
+    assert rows[2].startswith("| 5 | bands | 3 | 73.3 (+15.0) | 50.0 (+0.0) |")
+    # fda: seed 0 has no IoU for the class (absent from truth and prediction): left out of both means
+    assert rows[1].startswith("| 5 | fda | 2 | 70.0 (+10.0) | 50.0 (+0.0) |")
+    assert bench.per_class_lines({"runs": []}) == []
