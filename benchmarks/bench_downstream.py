@@ -1,6 +1,6 @@
 """Downstream value of augmentation: SegNet trained from scratch on CamVid 128x96 train, scored on val.
 
-    .venv/bin/python benchmarks/bench_downstream.py [--arms none standard fda bands blend replace25 replace50]
+    .venv/bin/python benchmarks/bench_downstream.py [--arms none standard fda bands blend bands-soft replace25 replace50]
         [--seeds 0 1 2] [--budgets 360 1080] [--bundle runs/camvid/bundle.safetensors]
         [--layout-bundle runs/cond_camvid/bundle.safetensors]
         [--data ../shared/data/camvid/128x96 | --drawn] [--out benchmarks/results/downstream]
