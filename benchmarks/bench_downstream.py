@@ -327,13 +327,13 @@ def per_class_lines(results: dict[str, Any]) -> list[str]:
              "| budget | arm | n | " + " | ".join(names) + " |", "|---:|---|---:|" + "---:|" * len(names)]
     for row in summary_rows(results):
         budget, arm = row["budget"], row["arm"]
-        ious = [runs[arm, budget, s]["iou"] for s in row["seeds"]]
-        paired = [s for s in row["seeds"] if arm != "standard" and ("standard", budget, s) in runs]
+        ious = {s: runs[arm, budget, s]["iou"] for s in row["seeds"]}
+        standard = {s: runs["standard", budget, s]["iou"] for s in ious
+                    if arm != "standard" and ("standard", budget, s) in runs}
         cells = []
-        for c in range(len(names)):
-            values = [iou[c] for iou in ious if iou[c] is not None]  # None: the class is in neither truth nor prediction
-            diffs = [runs[arm, budget, s]["iou"][c] - runs["standard", budget, s]["iou"][c] for s in paired
-                     if runs[arm, budget, s]["iou"][c] is not None and runs["standard", budget, s]["iou"][c] is not None]
+        for c in range(len(names)):  # an IoU of None: the class is in neither truth nor prediction
+            values = [iou[c] for iou in ious.values() if iou[c] is not None]
+            diffs = [ious[s][c] - ref[c] for s, ref in standard.items() if None not in (ious[s][c], ref[c])]
             cell = f"{100 * statistics.fmean(values):.1f}" if values else "-"
             cells.append(cell + (f" ({100 * statistics.fmean(diffs):+.1f})" if diffs else ""))
         lines.append(f"| {budget} | {arm} | {len(ious)} | " + " | ".join(cells) + " |")

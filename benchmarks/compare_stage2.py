@@ -180,7 +180,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args.out.mkdir(parents=True, exist_ok=True)
     setup = setup_of(args, checkpoint, stage1_steps, len(train), len(val)) | {"real_brightness": val.mean().item()}
     results = read_resumable(args.out / "stage2.json", setup, {"variants": {}})
-    diagnose = DIAGNOSE
     train_target, train_other = train_subsets((train + 1) / 2, len(val))
     if "reference" not in results:  # scored once per results folder
         results["reference"] = {"images": len(train_target),
@@ -191,10 +190,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         start = time.perf_counter()
         trainer, records = train_variant(name, config, checkpoint, train, args.steps)
         seconds = time.perf_counter() - start
-        parts = diagnose.model_parts(trainer.ema, z)
+        parts = DIAGNOSE.model_parts(trainer.ema, z)
         results["variants"][name] = {
             "alpha": [r["alpha"] for r in records[::10]] + [records[-1]["alpha"]],  # every 10th step and the last
-            "scores": diagnose.score_parts(val, parts, levels=args.swd_levels),
+            "scores": DIAGNOSE.score_parts(val, parts, levels=args.swd_levels),
             "scores_train": score_against(train_target, parts, args.swd_levels),
             "seconds": seconds,
         }
