@@ -8,7 +8,7 @@ with class ids 0..10, 11 = unlabelled); default ../shared/data/camvid/128x96 whe
 (or with --drawn) freqaug's drawn street scenes. The same SegNet (``freqaug.metrics.SegNet``, ~1.1M
 parameters, same seed: same initial weights and batch order) is trained twice for ``--steps`` steps:
 
-* ``standard``: horizontal flip, zoom/crop, colour jitter (``freqaug.augment.arms.StandardAugment``);
+* ``standard``: horizontal flip, zoom/crop, colour jitter (``benchmarks/arms.py``'s ``StandardAugment``);
 * ``standard + freqaug bands``: the same, then freqaug's ``bands`` mode at p = 0.5
   (``freqaug.augment.PooledFreqAug``: high-frequency bands taken from generated scenes).
 
@@ -24,13 +24,16 @@ FDA as a peer) see benchmarks/bench_downstream.py.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 import torch
 
 from freqaug.augment import PooledFreqAug
-from freqaug.augment.arms import Chain, StandardAugment
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))  # the benchmark's standard pipeline
+from arms import Chain, StandardAugment  # noqa: E402
 from freqaug.data import CAMVID, load_segmentation, synthetic_batch
 from freqaug.metrics.segnet import evaluate_segmentation, median_frequency_weights, train_segnet
 

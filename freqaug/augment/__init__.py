@@ -7,8 +7,8 @@ thin adapters: :class:`FreqAugBatch` (batched, on the device), :class:`Synthetic
 :class:`SyntheticBank` (Dataset wrapper), ``freqaug.augment.albu.FreqAug`` (albumentations) and
 ``freqaug.augment.tv.FreqAug`` (torchvision v2). The last two import their library only when
 their module is imported. For training loops that augment batches:
-:class:`~freqaug.augment.pooled.PooledFreqAug` (bands / blend from a seeded pool of generated
-scenes) and the arms of ``freqaug.augment.arms`` (none, standard, + FDA, + freqaug).
+:class:`~freqaug.augment.pooled.PooledFreqAug` (a label-keeping mode from a seeded pool of generated
+scenes, or of real partner images).
 """
 from freqaug.augment.bank import SyntheticBank
 from freqaug.augment.batch import FreqAugBatch

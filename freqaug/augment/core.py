@@ -18,7 +18,9 @@ import torch
 from torch import Tensor
 from torch.utils.data import get_worker_info
 
-from freqaug.augment.functional import band_mix, blend_images, check_band_names, default_bands, replace_images
+from freqaug.augment.functional import (
+    amplitude_mix, band_mix, blend_images, check_band_names, coarse_band, default_bands, replace_images,
+)
 from freqaug.augment.labelmaps import check_label_maps, resize_labels
 from freqaug.augment.params import AugmentConfig, sample_params
 from freqaug.bundle import Bundle, load_bundle
@@ -279,6 +281,12 @@ class FreqAugmenter:
     def _mix_bands(self, bundle: Bundle, real: Tensor, generated: Tensor, strength: Tensor) -> Tensor:
         return band_mix(real, generated, bundle.spec, bands=self.bands_for(bundle), strength=strength)
 
+    def _mix_coarse(self, bundle: Bundle, real: Tensor, generated: Tensor, strength: Tensor) -> Tensor:
+        return band_mix(real, generated, bundle.spec, bands=(coarse_band(bundle.spec),), strength=strength)
+
+    def _mix_amplitude(self, bundle: Bundle, real: Tensor, generated: Tensor, strength: Tensor) -> Tensor:
+        return amplitude_mix(real, generated, strength)
+
     def _mix_blend(self, bundle: Bundle, real: Tensor, generated: Tensor, strength: Tensor) -> Tensor:
         weight = bundle.alpha if self.config.weight is None else torch.tensor([self.config.weight])
         return blend_images(real, generated, strength[:, None] * weight.to(real.device, real.dtype)[None, :])
@@ -289,6 +297,8 @@ class FreqAugmenter:
 
 _MIXERS: dict[str, Callable[..., Tensor]] = {
     "bands": FreqAugmenter._mix_bands,
+    "coarse": FreqAugmenter._mix_coarse,
+    "amplitude": FreqAugmenter._mix_amplitude,
     "blend": FreqAugmenter._mix_blend,
     "replace": FreqAugmenter._mix_replace,
 }

@@ -2,12 +2,20 @@
 
 Every kernel takes float ``(B, C, H, W)`` tensors in [0, 1] and returns one of the real images'
 size, dtype and device, clamped to [0, 1]. The generated images may have any size: they are first
-resized to the real images' size (bilinear, antialiased). Per-sample parameters (strength,
-weight) have a leading batch dimension; the samplers in :mod:`freqaug.augment.params` draw them.
+resized to the real images' size (bilinear, antialiased). The band kernels are scale-aware: a
+generated image ``r`` times smaller than the real one only has content up to its own Nyquist
+frequency, so each of its bands is mixed into the real band *of the same resolution* (a DWT with
+``round(log2 r)`` extra levels, a low/high cutoff divided by ``r``, the Fourier amplitude inside
+the generated image's band limit) and the real image keeps its finer detail. Per-sample parameters
+(strength, weight) have a leading batch dimension; the samplers in :mod:`freqaug.augment.params`
+draw them.
 """
 from __future__ import annotations
 
 from typing import Sequence
+
+import dataclasses
+import math
 
 import torch
 import torch.nn.functional as F
@@ -17,7 +25,9 @@ from freqaug.bands import BandSpec, compose, decompose
 from freqaug.bands._checks import check_image
 
 __all__ = [
+    "amplitude_mix",
     "band_mix",
+    "coarse_band",
     "blend_images",
     "check_band_names",
     "default_bands",
@@ -32,6 +42,11 @@ def default_bands(spec: BandSpec) -> tuple[str, ...]:
     if spec.kind == "dwt":
         return tuple(name for name in spec.band_names if not name.startswith("LL"))
     return ("high",)
+
+
+def coarse_band(spec: BandSpec) -> str:
+    """The coarsest band of ``spec``: ``LL{K}`` for DWT, ``low`` otherwise (illumination, colour, layout)."""
+    return spec.band_names[0]
 
 
 def check_band_names(bands: Sequence[str], spec: BandSpec) -> tuple[str, ...]:
@@ -89,21 +104,100 @@ def _check_fits(real: Tensor, spec: BandSpec) -> None:
         ) from None
 
 
+def size_ratio(real: Tensor, generated: Tensor) -> float:
+    """How many times larger the real images are than the generated ones (the smaller of the two axes)."""
+    return min(real.shape[-2] / generated.shape[-2], real.shape[-1] / generated.shape[-1])
+
+
+def extra_levels(ratio: float) -> int:
+    """DWT levels to add so that a generated band meets the real band of the same resolution: round(log2 r), >= 0."""
+    return max(0, round(math.log2(ratio))) if ratio > 0 else 0
+
+
+def _band_strengths(strength: Tensor | float, real: Tensor, count: int) -> Tensor:
+    """``strength`` of shape (B,) (one per sample) or (B, count) (one per sample and band) as (count, B, 1, 1, 1)."""
+    batch = real.shape[0]
+    values = torch.as_tensor(strength, dtype=real.dtype, device=real.device)
+    if tuple(values.shape) == (batch,):
+        values = values[:, None].expand(batch, count)
+    if tuple(values.shape) != (batch, count):
+        raise ValueError(f"strength: expected shape ({batch},) (one value per sample) or ({batch}, {count}) "
+                         f"(one per sample and band), got {tuple(values.shape)}")
+    return values.t().reshape(count, batch, 1, 1, 1)
+
+
+def _shifted(name: str, extra: int) -> str:
+    """DWT band ``name`` (``LL2``, ``HH1``, ...) ``extra`` levels coarser."""
+    return f"{name[:2]}{int(name[2:]) + extra}"
+
+
+def _low_pass(x: Tensor, spec: BandSpec, cutoff: float) -> Tensor:
+    """The spatial image of ``x``'s ``low`` band under ``spec`` with its cutoff (and edge) set to ``cutoff``."""
+    scaled = dataclasses.replace(spec, cutoff=cutoff, transition=spec.transition * cutoff / spec.cutoff)
+    bands = decompose(x, scaled)
+    return compose({"low": bands["low"], "high": torch.zeros_like(bands["high"])}, scaled, size=tuple(x.shape[-2:]))
+
+
 def band_mix(real: Tensor, generated: Tensor, spec: BandSpec, *, bands: Sequence[str], strength: Tensor) -> Tensor:
     """Take ``bands`` from the generated images: ``(1 - s) * real_band + s * generated_band`` per sample.
 
-    Both images are decomposed with ``spec``; ``strength`` s has shape (B,); the other bands stay the
-    real image's, and the result is composed back to the real images' size and clamped to [0, 1].
+    ``strength`` s has shape (B,), or (B, len(bands)) for a strength per band. The other bands stay
+    the real image's; the result is composed back to the real images' size and clamped to [0, 1].
+    Scale-aware (see the module docstring): a generated image r >= 1.5 times smaller than the real
+    one has its DWT band ``LH1`` mixed into the real ``LH{1 + round(log2 r)}``, and so on (the real
+    image's finer levels are kept); under a low/high split its ``low`` band is the real image's
+    below ``cutoff / r`` and its ``high`` band the real one between ``cutoff / r`` and ``1 / r``.
     """
-    generated = _matched(real, generated)
-    _check_fits(real, spec)
     names = check_band_names(bands, spec)
+    ratio = size_ratio(check_image(real, "real"), check_image(generated, "generated"))
+    generated = _matched(real, generated)
+    s = _band_strengths(strength, real, len(names))
+    if spec.kind == "dwt":
+        extra = extra_levels(ratio)
+        wide = dataclasses.replace(spec, levels=spec.levels + extra)
+        _check_fits(real, wide)
+        mixed = decompose(real, wide)
+        source = decompose(generated, wide)
+        for i, name in enumerate(names):
+            wide_name = _shifted(name, extra)
+            mixed[wide_name] = torch.lerp(mixed[wide_name], source[wide_name], s[i])
+        return compose(mixed, wide, size=tuple(real.shape[-2:])).clamp_(0, 1)
+    _check_fits(real, spec)
+    if ratio < 1.5:
+        mixed = decompose(real, spec)
+        source = decompose(generated, spec)
+        for i, name in enumerate(names):
+            mixed[name] = torch.lerp(mixed[name], source[name], s[i])
+        return compose(mixed, spec, size=tuple(real.shape[-2:])).clamp_(0, 1)
+    diff = generated - real  # the split is linear: mixing a band adds s times its share of the difference
+    low = _low_pass(diff, spec, spec.cutoff / ratio)
+    parts = {"low": low, "high": (_low_pass(diff, spec, 1 / ratio) if 1 / ratio < 1 else diff) - low}
+    out = real.clone()
+    for i, name in enumerate(names):
+        out += s[i] * parts[name]
+    return out.clamp_(0, 1)
+
+
+def amplitude_mix(real: Tensor, generated: Tensor, strength: Tensor) -> Tensor:
+    """The real images' Fourier phase with ``(1 - s) * |F real| + s * |F generated|`` as amplitude, per channel.
+
+    With a real partner and s = 1 this is APR-P's amplitude-phase recombination (Chen et al., ICCV
+    2021). ``strength`` s: (B,). Scale-aware: frequencies above the generated image's own band limit
+    (a generated image r times smaller than the real one has none) keep the real amplitude.
+    """
+    check_image(real, "real")
+    ratio_h, ratio_w = real.shape[-2] / check_image(generated, "generated").shape[-2], real.shape[-1] / generated.shape[-1]
+    generated = _matched(real, generated)
     s = _per_sample(strength, real, "strength")
-    mixed = decompose(real, spec)
-    source = decompose(generated, spec)
-    for name in names:
-        mixed[name] = torch.lerp(mixed[name], source[name], s)
-    return compose(mixed, spec, size=tuple(real.shape[-2:])).clamp_(0, 1)
+    height, width = real.shape[-2:]
+    spectrum = torch.fft.rfft2(real.float())
+    partner = torch.fft.rfft2(generated.float()).abs()
+    fy = torch.fft.fftfreq(height, device=real.device).abs()[:, None] * 2  # fraction of the Nyquist frequency
+    fx = torch.fft.rfftfreq(width, device=real.device)[None, :] * 2
+    inside = ((fy <= 1 / max(ratio_h, 1.0)) & (fx <= 1 / max(ratio_w, 1.0))).to(spectrum.real.dtype)
+    amplitude = torch.lerp(spectrum.abs(), partner, s.float() * inside)
+    out = torch.fft.irfft2(torch.polar(amplitude, spectrum.angle()), s=(height, width))
+    return out.to(real.dtype).clamp_(0, 1)
 
 
 def blend_images(real: Tensor, generated: Tensor, weight: Tensor) -> Tensor:

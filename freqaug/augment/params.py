@@ -19,10 +19,12 @@ from freqaug._json import known_fields
 
 __all__ = ["MODES", "AugmentConfig", "Mode", "sample_params"]
 
-Mode = Literal["bands", "blend", "replace"]
-"""``bands``: take bands from a generated image; ``blend``: mix whole images; ``replace``: swap the image."""
+Mode = Literal["bands", "coarse", "amplitude", "blend", "replace"]
+"""``bands``: take bands from a generated image; ``coarse``: take its coarsest band (illumination, colour,
+global contrast) and keep the real detail; ``amplitude``: take its Fourier amplitude and keep the real
+phase; ``blend``: mix whole images; ``replace``: swap the image."""
 
-MODES: tuple[str, ...] = ("bands", "blend", "replace")
+MODES: tuple[str, ...] = ("bands", "coarse", "amplitude", "blend", "replace")
 
 
 def _is_number(value: object) -> bool:
@@ -60,7 +62,10 @@ def check_device(value: object, name: str = "AugmentConfig.device") -> str | Non
 class AugmentConfig:
     """Everything an augmentation front-end needs, as plain JSON-ready values (the bundle by path).
 
-    mode: ``bands`` (take ``bands`` from a generated image with strength s), ``blend``
+    mode: ``bands`` (take ``bands`` from a generated image with strength s), ``coarse`` (take its
+    coarsest band, ``LL{K}`` or ``low``, with strength s: the scene's illumination, colour and global
+    contrast, the real image's detail kept), ``amplitude`` (its Fourier amplitude with strength s and
+    the real image's phase, as APR does with a real partner), ``blend``
     (``w * generated + (1 - w) * real`` with w = s * ``weight``, ``weight`` None = the bundle's
     alpha) or ``replace`` (the generated image; the sample's labels no longer apply). p: chance
     that a sample is augmented. strength: the range s is drawn from, uniformly, per sample.

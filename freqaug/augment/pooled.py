@@ -28,12 +28,15 @@ __all__ = ["PooledFreqAug", "PooledSyntheticPairs"]
 
 
 class PooledFreqAug:
-    """``bands`` or ``blend`` with probability ``p`` per sample, the generated image drawn from a fixed pool.
+    """A label-keeping mode (``bands``, ``coarse``, ``amplitude``, ``blend``) with probability ``p`` per
+    sample, the partner image drawn from a fixed pool.
 
     The pool (``pool_size`` images at the bundle's size, CPU float32, ``pool_size`` x 3 x H x W x 4
     bytes) is generated at construction from target vectors seeded by ``seed``, ``batch_size`` at a
-    time; ``pool_seconds`` is what that took (count it in the cost of a run). Labels are returned
-    unchanged: both modes keep the image's geometry. ``replace`` is refused: a replaced image no
+    time; ``pool_seconds`` is what that took (count it in the cost of a run). With ``partners``
+    (N, 3, H, W) real images, those are the pool instead and nothing is generated: the same band
+    operation between real images, which measures what the generator adds. Labels are returned
+    unchanged: these modes keep the image's geometry. ``replace`` is refused: a replaced image no
     longer matches its labels (see :class:`~freqaug.augment.SyntheticMix`).
     """
 
@@ -49,6 +52,7 @@ class PooledFreqAug:
         pool_size: int = 256,
         seed: int = 0,
         batch_size: int = 16,
+        partners: Tensor | None = None,
     ) -> None:
         if mode == "replace":
             raise ValueError(
@@ -66,10 +70,17 @@ class PooledFreqAug:
                              "label map; this pool generates without layouts (use FreqAugBatch(images, masks=...) or "
                              "PooledSyntheticPairs)")
         start = time.perf_counter()
-        bundle = self.augmenter.bundle_on("cpu")
-        targets = torch.Generator().manual_seed(mix_seeds(seed, 2))
-        self.pool: Tensor = torch.cat([_generate(bundle, min(batch_size, pool_size - first), targets)
-                                       for first in range(0, pool_size, batch_size)])
+        if partners is not None:
+            bundle = self.augmenter.bundle_on("cpu")
+            self.augmenter.check_images(partners, bundle)
+            if not len(partners):
+                raise ValueError("partners: expected at least one image, got 0")
+            self.pool: Tensor = partners.detach().cpu().float()
+        else:
+            bundle = self.augmenter.bundle_on("cpu")
+            targets = torch.Generator().manual_seed(mix_seeds(seed, 2))
+            self.pool = torch.cat([_generate(bundle, min(batch_size, pool_size - first), targets)
+                                   for first in range(0, pool_size, batch_size)])
         self.pool_seconds = time.perf_counter() - start
 
     @property

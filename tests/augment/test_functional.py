@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from freqaug.augment.functional import (
-    band_mix, blend_images, check_band_names, default_bands, ignore_labels, replace_images, resize_images,
+    amplitude_mix, band_mix, blend_images, check_band_names, coarse_band, default_bands, extra_levels, ignore_labels,
+    replace_images, resize_images,
 )
 from freqaug.bands import BandSpec, decompose
 
@@ -40,9 +41,91 @@ def test_band_mix_at_strength_zero_is_the_identity(spec):
 
 @pytest.mark.parametrize("spec", [DWT, BandSpec(kind="dct", cutoff=0.3)], ids=["dwt", "dct"])
 def test_band_mix_of_every_band_at_strength_one_is_the_resized_generated_image(spec):
-    real, generated = pair()
+    # a generated image of about the real size (ratio < 1.5): every band is the generated one's
+    real, generated = pair(generated_size=(26, 40))
     out = band_mix(real, generated, spec, bands=spec.band_names, strength=torch.ones(3))
     torch.testing.assert_close(out, resize_images(generated, (32, 48)).clamp(0, 1), atol=1e-5, rtol=0)
+
+
+def _detail_energy(images, levels=1):
+    """Energy of the finest DWT level's detail bands (haar)."""
+    bands = decompose(images, BandSpec(levels=levels))
+    return sum(float(bands[f"{d}1"].pow(2).mean()) for d in ("LH", "HL", "HH"))
+
+
+@pytest.mark.parametrize("spec", [DWT, BandSpec(kind="dwt", wavelet="db2", levels=2, mode="symmetric"),
+                                  BandSpec(kind="dct", cutoff=0.3), BandSpec(kind="fourier", cutoff=0.4)],
+                         ids=["haar", "db2", "dct", "fourier"])
+def test_a_4x_larger_real_image_keeps_its_finest_detail_energy(spec):
+    # the generated scene is 4x smaller: its (upsampled) finest bands are nearly empty; mixed scale-aware,
+    # every band it has meets the real band of its own resolution and the real fine detail stays
+    real, generated = pair(batch=2, size=(128, 192), generated_size=(32, 48))
+    real, generated = 0.3 + 0.4 * real, 0.3 + 0.4 * generated  # no clamping
+    out = band_mix(real, generated, spec, bands=spec.band_names, strength=torch.ones(2))
+    naive = resize_images(generated, (128, 192))
+    assert _detail_energy(naive) < 0.2 * _detail_energy(real)
+    assert _detail_energy(out) == pytest.approx(_detail_energy(real), rel=0.1)
+    # and the coarse content is the generated scene's: well below its band limit the mix is close to it
+    def coarse(x):
+        return resize_images(x, (8, 12))
+
+    assert (coarse(out) - coarse(generated)).abs().mean() < 0.3 * (coarse(real) - coarse(generated)).abs().mean()
+
+
+def test_extra_levels_follow_the_size_ratio():
+    assert [extra_levels(r) for r in (0.5, 1.0, 1.3, 2.0, 3.0, 4.0, 8.0)] == [0, 0, 0, 1, 2, 2, 3]
+
+
+def test_a_4x_larger_dwt_mix_puts_each_band_at_its_own_resolution():
+    real, generated = pair(batch=2, size=(64, 96), generated_size=(16, 24))
+    real, generated = 0.4 + 0.2 * real, 0.4 + 0.2 * generated  # no clamping
+    out = band_mix(real, generated, DWT, bands=["LL2"], strength=torch.ones(2))
+    wide = BandSpec(levels=4)
+    before, after = decompose(real, wide), decompose(out, wide)
+    source = decompose(resize_images(generated, (64, 96)), wide)
+    torch.testing.assert_close(after["LL4"], source["LL4"], atol=1e-5, rtol=0)
+    for name in wide.band_names[1:]:  # every detail band, fine and coarse, is the real one's
+        torch.testing.assert_close(after[name], before[name], atol=1e-5, rtol=0, msg=name)
+
+
+def test_band_mix_takes_one_strength_per_band():
+    real, generated = pair(size=(32, 48), generated_size=(32, 48))
+    real, generated = 0.4 + 0.2 * real, 0.4 + 0.2 * generated
+    strength = torch.tensor([[0.0, 1.0], [0.5, 0.25], [1.0, 0.0]])
+    out = band_mix(real, generated, DWT, bands=["HH1", "LH2"], strength=strength)
+    before, source, after = decompose(real, DWT), decompose(generated, DWT), decompose(out, DWT)
+    for i, name in enumerate(["HH1", "LH2"]):
+        expected = before[name] + strength[:, i].view(3, 1, 1, 1) * (source[name] - before[name])
+        torch.testing.assert_close(after[name], expected, atol=1e-5, rtol=0, msg=name)
+    with pytest.raises(ValueError, match=r"strength: expected shape \(3,\).*\(3, 2\)"):
+        band_mix(real, generated, DWT, bands=["HH1", "LH2"], strength=torch.ones(3, 3))
+
+
+def test_coarse_band_is_the_coarsest_band():
+    assert coarse_band(DWT) == "LL2"
+    assert coarse_band(BandSpec(kind="fourier")) == "low"
+
+
+def test_amplitude_mix_keeps_the_real_phase_and_takes_the_partner_amplitude():
+    real, generated = pair(size=(32, 48), generated_size=(32, 48))
+    real, generated = 0.4 + 0.2 * real, 0.4 + 0.2 * generated  # no clamping
+    out = amplitude_mix(real, generated, torch.tensor([0.0, 1.0, 0.5]))
+    torch.testing.assert_close(out[0], real[0], atol=1e-5, rtol=0)
+    f_out, f_real, f_gen = (torch.fft.rfft2(x[1]) for x in (out, real, generated))
+    torch.testing.assert_close(f_out.abs(), f_gen.abs(), atol=1e-3, rtol=1e-3)
+    strong = f_out.abs() > 1e-2  # the phase is defined where the amplitude is not tiny
+    torch.testing.assert_close(torch.cos(f_out.angle() - f_real.angle())[strong], torch.ones(int(strong.sum())),
+                               atol=1e-3, rtol=0)
+    f_mid = torch.fft.rfft2(out[2]).abs()
+    torch.testing.assert_close(f_mid, 0.5 * (torch.fft.rfft2(real[2]).abs() + torch.fft.rfft2(generated[2]).abs()),
+                               atol=1e-3, rtol=1e-3)
+
+
+def test_amplitude_mix_of_a_4x_smaller_partner_keeps_the_real_fine_detail():
+    real, generated = pair(batch=2, size=(128, 192), generated_size=(32, 48))
+    real, generated = 0.3 + 0.4 * real, 0.3 + 0.4 * generated  # no clamping
+    out = amplitude_mix(real, generated, torch.ones(2))
+    assert _detail_energy(out) == pytest.approx(_detail_energy(real), rel=0.15)
 
 
 def test_band_mix_changes_only_the_selected_bands_by_the_per_sample_strength():

@@ -2,11 +2,15 @@
 import pytest
 import torch
 
-from freqaug.augment.arms import (
-    ARMS, REPLACE_RATIOS, ArmNotAvailable, Chain, StandardAugment, StandardConfig, make_arm, needs_bundle,
-    standard_params, standard_transform, unavailable,
-)
 from freqaug.augment.pooled import PooledSyntheticPairs
+from tests import load_script
+from tests.augment.conftest import bundle_path, cond_bundle_path, one_thread, scenes  # noqa: F401 (fixtures)
+
+_arms = load_script("benchmarks/arms.py", "arms")
+ARMS, REPLACE_RATIOS, ArmNotAvailable, Chain = _arms.ARMS, _arms.REPLACE_RATIOS, _arms.ArmNotAvailable, _arms.Chain
+StandardAugment, StandardConfig, make_arm, needs_bundle = (_arms.StandardAugment, _arms.StandardConfig, _arms.make_arm,
+                                                           _arms.needs_bundle)
+standard_params, standard_transform, unavailable = _arms.standard_params, _arms.standard_transform, _arms.unavailable
 
 NO_COLOUR = StandardConfig(brightness=0, contrast=0, saturation=0)
 
@@ -75,15 +79,16 @@ def test_every_arm_replays_from_the_same_seed_and_differs_across_seeds(arms, sce
         assert not torch.equal(a[0], c[0]), name
 
 
-@pytest.mark.parametrize("name", ["fda", "bands", "blend", "bands-soft"])
-def test_fda_and_freqaug_change_images_but_not_labels(arms, scenes, name):
+@pytest.mark.parametrize("name", ["fda", "augmix", "bands", "bands-real", "coarse", "coarse-real", "amplitude",
+                                  "amplitude-real", "blend", "blend-real", "bands-soft"])
+def test_peers_freqaug_modes_and_ablations_change_images_but_not_labels(arms, scenes, name):
     images, labels = scenes
     standard_images, standard_labels = StandardAugment()(images, labels, gen(3))
     out, out_labels = arms[name](images, labels, gen(3))  # the standard step draws first, from the same stream
     assert torch.equal(out_labels, standard_labels)
     assert out.shape == images.shape and 0 <= float(out.min()) and float(out.max()) <= 1
     change = [float((out[i] - standard_images[i]).abs().max()) for i in range(len(images))]
-    if name == "fda":  # A.FDA's window is floor(beta * min(H, W)) pixels: a small beta changes nothing
+    if name in ("fda", "augmix"):  # A.FDA's window is floor(beta * min(H, W)) pixels: a small beta changes nothing
         assert max(change) > 0.05
     elif name == "bands-soft":  # strength U(0, 0.5): some change, at most about half of the full bands arm's
         full = arms["bands"](images, labels, gen(3))[0]
@@ -95,8 +100,13 @@ def test_fda_and_freqaug_change_images_but_not_labels(arms, scenes, name):
 
 def test_arm_table_and_refusals(scenes):
     assert make_arm("none") is None and isinstance(make_arm("standard"), StandardAugment)
-    assert [a for a in ARMS if needs_bundle(a)] == ["bands", "blend", "bands-soft", "replace25", "replace50"]
-    with pytest.raises(ArmNotAvailable, match="layout-conditional bundle.*issue 7"):
+    assert [a for a in ARMS if needs_bundle(a)] == ["bands", "bands-real", "coarse", "coarse-real", "amplitude",
+                                                    "amplitude-real", "blend", "blend-real", "bands-soft",
+                                                    "replace25", "replace50"]
+    assert set(_arms.PEERS) <= set(ARMS) and all(_arms.ABLATIONS[m] in ARMS for m in _arms.ABLATIONS)
+    with pytest.raises(ValueError, match="train_images: the 'coarse-real' arm draws its partners"):
+        make_arm("coarse-real")
+    with pytest.raises(ArmNotAvailable, match="needs a layout-conditional bundle"):
         make_arm("replace25")
     with pytest.raises(ValueError, match="expected one of"):
         make_arm("mixup")
@@ -109,7 +119,7 @@ def test_arm_table_and_refusals(scenes):
     assert isinstance(make_arm("fda", train_images=scenes[0]), Chain)
 
 
-@pytest.mark.parametrize("arm", ["none", "standard", "fda"])
+@pytest.mark.parametrize("arm", ["none", "standard", "fda", "augmix"])
 def test_arms_without_a_bundle_never_read_the_bundle_path(arm, scenes, tmp_path):
     augment = make_arm(arm, train_images=scenes[0], bundle_path=tmp_path / "not_trained_yet.safetensors")
     assert augment is None or callable(augment)
@@ -117,7 +127,7 @@ def test_arms_without_a_bundle_never_read_the_bundle_path(arm, scenes, tmp_path)
 
 def test_replace_arms_need_a_conditional_bundle(bundle_path, cond_bundle_path, scenes):
     images, labels = scenes
-    with pytest.raises(ArmNotAvailable, match="arm 'replace50' .*needs a layout-conditional bundle.*issue 7"):
+    with pytest.raises(ArmNotAvailable, match="arm 'replace50' .*needs a layout-conditional bundle"):
         make_arm("replace50", bundle_path=bundle_path, train_labels=labels)
     assert unavailable("replace25", bundle_path) is not None and unavailable("replace25", cond_bundle_path) is None
     assert unavailable("bands", None) is None and unavailable("bands", bundle_path) is None
@@ -154,3 +164,21 @@ def test_synthetic_pairs_swap_image_and_label_together(cond_bundle_path, bundle_
     assert all(any(torch.equal(m, real) for real in labels) for m in kept.labels)
     with pytest.raises(ValueError, match="bundle_path: .* is unconditional"):
         PooledSyntheticPairs(bundle_path, labels)
+
+
+def test_real_partner_arms_draw_from_the_partner_images_and_generate_nothing(bundle_path, scenes):
+    images, labels = scenes
+    partners = torch.rand(5, 3, *images.shape[-2:], generator=gen(1))
+    arm = make_arm("coarse-real", train_images=partners, bundle_path=bundle_path, p=1.0, pool_size=2)
+    pooled = arm.augments[1]
+    assert pooled.pool.shape == partners.shape and torch.equal(pooled.pool, partners) and pooled.pool_seconds < 60
+    generated = make_arm("coarse", train_images=partners, bundle_path=bundle_path, p=1.0, pool_size=2).augments[1]
+    assert generated.pool.shape[0] == 2 and not torch.equal(generated.pool[:2], partners[:2])
+
+
+def test_augmix_keeps_geometry_photometric_ops_only(scenes):
+    images, labels = scenes
+    _, standard_labels = StandardAugment()(images, labels, gen(3))
+    out, out_labels = make_arm("augmix", p=1.0)(images, labels, gen(3))
+    assert torch.equal(out_labels, standard_labels)
+    assert not set(_arms.AugMixAugment().transform._PARTIAL_AUGMENTATION_SPACE) & {"Rotate", "ShearX", "TranslateX"}

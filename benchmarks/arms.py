@@ -1,21 +1,25 @@
-"""Training-time augmentation arms for a segmentation model: none, a standard pipeline, + FDA, + freqaug.
+"""The downstream benchmark's training-time arms: none, a standard pipeline, peers, freqaug modes and their ablations.
 
 Each arm is an ``(images, labels, generator) -> (images, labels)`` callable over batches (float
 (B, 3, H, W) in [0, 1], integer (B, H, W) labels), the form ``freqaug.metrics.train_segnet`` takes;
-every random choice comes from the ``generator`` passed in, so an arm is reproducible by seed. The
-downstream benchmark (``benchmarks/bench_downstream.py``) and ``examples/train_segmentation.py``
-build their arms here with :func:`make_arm`:
+every random choice comes from the ``generator`` passed in, so an arm is reproducible by seed.
+``benchmarks/bench_downstream.py`` builds them with :func:`make_arm`:
 
 | arm | what | labels |
 |---|---|---|
 | ``none`` | nothing | as they are |
 | ``standard`` | horizontal flip, scale/crop jitter, colour jitter (:class:`StandardAugment`) | same geometry (nearest) |
-| ``fda`` | standard + albumentations ``A.FDA`` with training images as references | same as standard |
-| ``bands`` / ``blend`` | standard + freqaug (:class:`~freqaug.augment.pooled.PooledFreqAug`; an unconditional bundle) | same as standard |
-| ``bands-soft`` | as ``bands``, but each selected band only partly generated: strength s ~ U(0, 0.5) | same as standard |
-| ``replace25`` / ``replace50`` | standard + labelled synthetic pairs of a layout-conditional bundle at 0.25 / 0.5 | the pairs' own |
-|  | per real sample (:class:`~freqaug.augment.pooled.PooledSyntheticPairs`); refused (:class:`ArmNotAvailable`) |  |
-|  | for an unconditional bundle |  |
+| ``fda`` | standard + albumentations ``A.FDA``, references from the partner pool | same as standard |
+| ``augmix`` | standard + torchvision v2 ``AugMix`` restricted to its photometric ops (:class:`AugMixAugment`) | same as standard |
+| ``<mode>`` | standard + freqaug ``mode`` (bands, coarse, amplitude, blend) with generated scenes (:class:`~freqaug.augment.pooled.PooledFreqAug`) | same as standard |
+| ``<mode>-real`` | the same band operation with a *real* partner from the pool instead of a generated scene: the generator's ablation; ``amplitude-real`` is APR-P (Chen et al., ICCV 2021) | same as standard |
+| ``bands-soft`` | as ``bands``, each selected band only partly generated: strength s ~ U(0, 0.5) | same as standard |
+| ``replace25`` / ``replace50`` | standard + labelled synthetic pairs of a layout-conditional bundle at 0.25 / 0.5 per real sample (:class:`~freqaug.augment.pooled.PooledSyntheticPairs`) | the pairs' own |
+
+No arm uses the operations of the corruption suite (pixel noise, blur kernels, weather overlays,
+JPEG): AugMix's geometric ops (which would misalign the labels) and its noise-free photometric
+ones are all it keeps; the standard pipeline's mild colour jitter is the one overlap, the same for
+every arm that builds on it.
 """
 from __future__ import annotations
 
@@ -32,7 +36,10 @@ from freqaug.augment.core import load_cached
 from freqaug.augment.pooled import PooledFreqAug, PooledSyntheticPairs
 
 __all__ = [
+    "ABLATIONS",
     "ARMS",
+    "AugMixAugment",
+    "PEERS",
     "FDA_BETA_LIMIT",
     "REPLACE_RATIOS",
     "SOFT_STRENGTH",
@@ -56,11 +63,17 @@ Augment = Callable[[Tensor, Tensor, torch.Generator], tuple[Tensor, Tensor]]
 REPLACE_RATIOS: dict[str, float] = {"replace25": 0.25, "replace50": 0.5}
 """The replace arms: synthetic labelled pairs per real sample."""
 SOFT_STRENGTH = (0.0, 0.5)  # the bands-soft arm: (1 - s) * real + s * generated per selected band
-ARMS: tuple[str, ...] = ("none", "standard", "fda", "bands", "blend", "bands-soft", *REPLACE_RATIOS)
-_FREQAUG_ARMS = ("bands", "blend", "bands-soft")
+_MODES = ("bands", "coarse", "amplitude", "blend")
+ABLATIONS: dict[str, str] = {mode: f"{mode}-real" for mode in _MODES}
+"""freqaug arm -> the same band operation with a real partner image (the generator's ablation)."""
+PEERS: tuple[str, ...] = ("none", "standard", "fda", "augmix", "amplitude-real")
+"""What a user would pick instead of freqaug (``amplitude-real`` is APR-P)."""
+ARMS: tuple[str, ...] = ("none", "standard", "fda", "augmix", *(a for m in _MODES for a in (m, ABLATIONS[m])),
+                         "bands-soft", *REPLACE_RATIOS)
+_FREQAUG_ARMS = (*_MODES, *ABLATIONS.values(), "bands-soft")  # read --bundle (the -real ones for its band split)
 UNAVAILABLE: dict[str, str] = {
     arm: f"arm {arm!r} (standard + SyntheticMix replace) needs a layout-conditional bundle, whose generated "
-    "scenes come with their label maps (issue 7: freqaug train --conditional); an unconditional bundle's replaced "
+    "scenes come with their label maps (freqaug train --conditional); an unconditional bundle's replaced "
     "samples would carry no labels and add nothing to supervised training"
     for arm in REPLACE_RATIOS
 }
@@ -204,6 +217,37 @@ class FDAAugment:
         return out, labels
 
 
+class AugMixAugment:
+    """torchvision v2 ``AugMix`` (``all_ops=False``) on its photometric ops only, with probability ``p`` per sample.
+
+    AugMix's geometric ops (shear, translate, rotate) would move the image under its unchanged label
+    map, so they are left out; what stays is autocontrast, equalize, posterize and solarize, mixed
+    in AugMix's chains. Each sample's AugMix runs on torch's RNG forked and seeded from the generator.
+    """
+
+    def __init__(self, *, severity: int = 3, p: float = 1.0) -> None:
+        from torchvision.transforms import v2
+
+        class PhotometricAugMix(v2.AugMix):
+            _PARTIAL_AUGMENTATION_SPACE = {k: v for k, v in v2.AugMix._PARTIAL_AUGMENTATION_SPACE.items()
+                                           if k not in ("ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate")}
+
+        self.p = float(p)
+        self.transform = PhotometricAugMix(severity=severity, all_ops=False)
+
+    def __call__(self, images: Tensor, labels: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        batch = images.shape[0]
+        apply = torch.rand(batch, generator=generator, device=generator.device) < self.p
+        seeds = torch.randint(2**62, (batch,), generator=generator, device=generator.device)
+        out = images.clone()
+        for i in apply.nonzero().flatten().tolist():
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(int(seeds[i]))
+                image = (images[i].clamp(0, 1) * 255).round().to(torch.uint8)
+                out[i] = self.transform(image).to(images.dtype) / 255
+        return out, labels
+
+
 class Chain:
     """Arms applied in order, each with the same generator."""
 
@@ -243,9 +287,10 @@ def make_arm(
 ) -> Augment | None:
     """The arm named ``arm`` (see the module table); ``none`` is None.
 
-    ``train_images``: FDA's references; ``bundle_path``, ``seed`` (the pool's), ``pool_size``: the
-    freqaug arms'; ``p``: chance per sample of FDA / freqaug (the standard pipeline always runs);
-    ``train_labels``: the label maps the replace arms' synthetic pairs are drawn from.
+    ``train_images``: the partner pool (FDA's references, the ``-real`` arms' partners);
+    ``bundle_path``, ``seed`` (the pool's), ``pool_size``: the freqaug arms' (a ``-real`` arm reads
+    only the bundle's band split); ``p``: chance per sample of FDA / AugMix / freqaug (the standard
+    pipeline always runs); ``train_labels``: the label maps the replace arms' pairs are drawn from.
     """
     if arm not in ARMS:
         raise ValueError(f"arm: expected one of {', '.join(ARMS)}, got {arm!r}")
@@ -263,11 +308,15 @@ def make_arm(
     standard = StandardAugment()
     if arm == "standard":
         return standard
+    if arm == "augmix":
+        return Chain(standard, AugMixAugment(p=p))
+    real = arm.endswith("-real")
+    if (arm == "fda" or real) and train_images is None:
+        raise ValueError(f"train_images: the {arm!r} arm draws its partners from the training images")
     if arm == "fda":
-        if train_images is None:
-            raise ValueError("train_images: the 'fda' arm needs training images as its references")
-        return Chain(standard, FDAAugment(train_images, p=p))
+        return Chain(standard, FDAAugment(train_images, p=p))  # type: ignore[arg-type]
     if bundle_path is None:
         raise ValueError(f"bundle_path: the {arm!r} arm needs a bundle file")
-    mode, strength = ("bands", SOFT_STRENGTH) if arm == "bands-soft" else (arm, (1.0, 1.0))
-    return Chain(standard, PooledFreqAug(bundle_path, mode=mode, strength=strength, p=p, pool_size=pool_size, seed=seed))
+    mode, strength = ("bands", SOFT_STRENGTH) if arm == "bands-soft" else (arm.removesuffix("-real"), (1.0, 1.0))
+    return Chain(standard, PooledFreqAug(bundle_path, mode=mode, strength=strength, p=p, pool_size=pool_size,
+                                         seed=seed, partners=train_images if real else None))
