@@ -46,7 +46,9 @@ import torch
 from torchvision.utils import save_image
 from tqdm import tqdm
 
-from freqaug._files import locked, read_resumable, write_atomic
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ helpers
+from _results import locked, read_resumable  # noqa: E402
+from freqaug._files import write_atomic
 from freqaug.data import CAMVID, colorize_images, load_images, load_segmentation, random_subset, synthetic_batch
 from freqaug.metrics import radial_power_spectrum, spectrum_distance, swd
 from freqaug.models import FreqGANConfig, LayoutConfig, count_parameters

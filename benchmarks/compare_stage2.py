@@ -33,7 +33,9 @@ import torch
 from torchvision.utils import save_image
 from tqdm import tqdm
 
-from freqaug._files import read_resumable, sha256_file, write_atomic
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ helpers
+from _results import read_resumable  # noqa: E402
+from freqaug._files import sha256_file, write_atomic
 from freqaug.data import load_images, random_subset
 from freqaug.train import Trainer, load_stage1, read_checkpoint_meta
 from freqaug.train.checkpoint import CHECKPOINT_NAME

@@ -5,16 +5,12 @@ so a reader (or a rerun after kill -9) sees the old file or the new one, never h
 """
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
-import json
 import os
 from pathlib import Path
-from typing import Any
 
 __all__ = [
-    "TEMP_SUFFIX", "append_line", "fsync_dir", "locked", "read_resumable", "sha256_bytes", "sha256_file", "temp_path", "write_atomic",
+    "TEMP_SUFFIX", "append_line", "fsync_dir", "sha256_bytes", "sha256_file", "temp_path", "write_atomic",
 ]
 
 TEMP_SUFFIX = ".tmp"
@@ -75,30 +71,3 @@ def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
         for block in iter(lambda: handle.read(chunk), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def read_resumable(path: Path, setup: dict[str, Any], fresh: dict[str, Any]) -> dict[str, Any]:
-    """A resumable results file: ``fresh`` (with ``setup``) when absent; one recorded with another
-    ``setup`` is refused, naming the fields that differ, rather than mixed into (SystemExit: the
-    benchmark scripts stop there)."""
-    if not path.is_file():
-        return {**fresh, "setup": setup}
-    results = json.loads(path.read_text())
-    old, new = results.get("setup") or {}, json.loads(json.dumps(setup))  # as JSON stores it (tuples -> lists)
-    changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
-    if changed:
-        detail = "; ".join(f"{k}: {old.get(k)!r} there, {new.get(k)!r} now" for k in changed)
-        raise SystemExit(f"{path}: recorded with another setup ({detail}); use another --out, or remove the file to "
-                         "start over")
-    return results
-
-
-@contextlib.contextmanager
-def locked(folder: Path):
-    """Hold FOLDER/.lock: several processes may fill one results file, each merging under the lock."""
-    with open(Path(folder) / ".lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
