@@ -165,12 +165,11 @@ class Bundle:
         Image i comes from :meth:`z_for` (seed, i). A layout-conditional bundle takes label maps
         ``layouts`` (N, H, W) of class ids (tensor or array) instead of ``n``: image i is drawn
         from ``layouts[i]`` with the target vector of index start + i, so one layout given twice
-        yields two different scenes. CPU matrix products round differently for odd
-        batch sizes, so with ``exact`` (the default) the model always runs on batches of a multiple
-        of :data:`ALIGN` rows (``batch_size`` is rounded up, a short batch is zero-padded) and the
-        same seed gives the same images bit for bit whatever ``batch_size`` and ``start``.
-        ``exact=False`` skips the padding (a single image costs one row, not eight); images then
-        agree across batch sizes to float32 rounding (~1e-6). ``device`` moves the bundle there first.
+        yields two different scenes. The same seed and ``batch_size`` give the same images bit for
+        bit; other batch sizes agree to float32 rounding (1e-5: libraries pick kernels by batch size,
+        docs/bundle.md). With ``exact`` (the default) the model runs on batches of a multiple of
+        :data:`ALIGN` rows (``batch_size`` rounded up, a short batch zero-padded); ``exact=False`` skips
+        the padding (a single image costs one row, not eight). ``device`` moves the bundle there first.
         """
         if device is not None:
             self.to(device)

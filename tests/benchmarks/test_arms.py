@@ -137,7 +137,7 @@ def test_replace_arms_need_a_conditional_bundle(bundle_path, cond_bundle_path, s
         make_arm("replace25", bundle_path=cond_bundle_path)
     arm = make_arm("replace50", bundle_path=cond_bundle_path, train_labels=labels, pool_size=4, seed=1)
     pairs = arm.augments[0]
-    assert isinstance(pairs, PooledSyntheticPairs) and pairs.p == pytest.approx(1 / 3) and pairs.pool_seconds > 0
+    assert isinstance(pairs, PooledSyntheticPairs) and pairs.p == pytest.approx(1 / 3) and pairs.pool_seconds >= 0
     a, b = arm(images, labels, gen(5)), arm(images, labels, gen(5))
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
 

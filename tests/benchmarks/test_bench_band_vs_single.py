@@ -43,7 +43,7 @@ def test_arms_are_scored_recorded_and_skipped_on_rerun(bench, tmp_path):
     assert len({r["swd"]["mean"] for r in reference}) > 1  # other train images per draw
     mean = sum(r["swd"]["mean"] for r in reference) / len(reference)
     assert f"| real train (reference) | {bench.REFERENCE_DRAWS} | - | {mean:.2f} ± " in table
-    assert band["compute_seconds"] > 0 and band["train_seconds"] > 0
+    assert band["compute_seconds"] >= 0 and band["train_seconds"] >= 0  # never a duration bound
 
     again = run(bench, tmp_path, "--seeds", "0")
     assert again["results"] == report["results"]  # nothing retrained
