@@ -15,7 +15,7 @@ from freqaug.augment.batch import FreqAugBatch
 from freqaug.augment.core import FreqAugmenter
 from freqaug.augment.dataset import SyntheticMix
 from freqaug.augment.functional import (
-    band_mix, blend_images, default_bands, ignore_labels, replace_images, resize_images,
+    amplitude_mix, band_mix, blend_images, coarse_mix, default_bands, ignore_labels, replace_images, resize_images,
 )
 from freqaug.augment.labelmaps import (
     LabelAugConfig, augment_labels, edit_labels, flip_labels, paste_classes, resize_labels, sample_label_params, shift_labels,
@@ -24,6 +24,8 @@ from freqaug.augment.params import MODES, AugmentConfig, sample_params
 from freqaug.augment.pooled import PooledFreqAug
 
 __all__ = [
+    "amplitude_mix",
+    "coarse_mix",
     "MODES",
     "AugmentConfig",
     "FreqAugBatch",

@@ -19,7 +19,7 @@ from torch import Tensor
 from torch.utils.data import get_worker_info
 
 from freqaug.augment.functional import (
-    amplitude_mix, band_mix, blend_images, check_band_names, coarse_band, default_bands, replace_images,
+    amplitude_mix, band_mix, blend_images, check_band_names, coarse_mix, default_bands, replace_images,
 )
 from freqaug.augment.labelmaps import check_label_maps, resize_labels
 from freqaug.augment.params import AugmentConfig, sample_params
@@ -282,7 +282,7 @@ class FreqAugmenter:
         return band_mix(real, generated, bundle.spec, bands=self.bands_for(bundle), strength=strength)
 
     def _mix_coarse(self, bundle: Bundle, real: Tensor, generated: Tensor, strength: Tensor) -> Tensor:
-        return band_mix(real, generated, bundle.spec, bands=(coarse_band(bundle.spec),), strength=strength)
+        return coarse_mix(real, generated, strength)
 
     def _mix_amplitude(self, bundle: Bundle, real: Tensor, generated: Tensor, strength: Tensor) -> Tensor:
         return amplitude_mix(real, generated, strength)

@@ -25,9 +25,10 @@ from freqaug.bands import BandSpec, compose, decompose
 from freqaug.bands._checks import check_image
 
 __all__ = [
+    "COARSE_CUTOFF",
     "amplitude_mix",
     "band_mix",
-    "coarse_band",
+    "coarse_mix",
     "blend_images",
     "check_band_names",
     "default_bands",
@@ -44,9 +45,9 @@ def default_bands(spec: BandSpec) -> tuple[str, ...]:
     return ("high",)
 
 
-def coarse_band(spec: BandSpec) -> str:
-    """The coarsest band of ``spec``: ``LL{K}`` for DWT, ``low`` otherwise (illumination, colour, layout)."""
-    return spec.band_names[0]
+COARSE_CUTOFF = 1 / 16
+"""``coarse_mix``'s edge as a fraction of the Nyquist frequency: what a DWT's ``LL4`` holds (6x8 px of a
+96x128 image): illumination, colour and global contrast, not the scene's layout."""
 
 
 def check_band_names(bands: Sequence[str], spec: BandSpec) -> tuple[str, ...]:
@@ -176,6 +177,21 @@ def band_mix(real: Tensor, generated: Tensor, spec: BandSpec, *, bands: Sequence
     for i, name in enumerate(names):
         out += s[i] * parts[name]
     return out.clamp_(0, 1)
+
+
+def coarse_mix(real: Tensor, generated: Tensor, strength: Tensor, *, cutoff: float = COARSE_CUTOFF) -> Tensor:
+    """The generated images' illumination, colour and global contrast under the real images' detail:
+    ``real + s * lowpass(generated - real)`` with a radial raised-cosine low-pass (edge ``cutoff`` of
+    the Nyquist frequency, as wide again: no ringing, no blocks), ``strength`` s of shape (B,).
+
+    The cutoff is relative to the real image, so the mix means the same at any size; a generated
+    image up to ``1 / cutoff`` times smaller than the real one still has all the content it takes.
+    """
+    check_image(real, "real")
+    generated = _matched(real, generated)
+    s = _per_sample(strength, real, "strength")
+    low = BandSpec(kind="fourier", cutoff=cutoff, transition=cutoff)
+    return (real + s * _low_pass(generated - real, low, cutoff)).clamp_(0, 1)
 
 
 def amplitude_mix(real: Tensor, generated: Tensor, strength: Tensor) -> Tensor:

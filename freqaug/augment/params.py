@@ -20,8 +20,8 @@ from freqaug._json import known_fields
 __all__ = ["MODES", "AugmentConfig", "Mode", "sample_params"]
 
 Mode = Literal["bands", "coarse", "amplitude", "blend", "replace"]
-"""``bands``: take bands from a generated image; ``coarse``: take its coarsest band (illumination, colour,
-global contrast) and keep the real detail; ``amplitude``: take its Fourier amplitude and keep the real
+"""``bands``: take bands from a generated image; ``coarse``: take its illumination, colour and global contrast
+(below 1/16 of the Nyquist frequency) and keep the real detail; ``amplitude``: take its Fourier amplitude and keep the real
 phase; ``blend``: mix whole images; ``replace``: swap the image."""
 
 MODES: tuple[str, ...] = ("bands", "coarse", "amplitude", "blend", "replace")
@@ -63,8 +63,8 @@ class AugmentConfig:
     """Everything an augmentation front-end needs, as plain JSON-ready values (the bundle by path).
 
     mode: ``bands`` (take ``bands`` from a generated image with strength s), ``coarse`` (take its
-    coarsest band, ``LL{K}`` or ``low``, with strength s: the scene's illumination, colour and global
-    contrast, the real image's detail kept), ``amplitude`` (its Fourier amplitude with strength s and
+    content below 1/16 of the Nyquist frequency with strength s: the scene's illumination, colour and
+    global contrast; the real image keeps its layout and detail), ``amplitude`` (its Fourier amplitude with strength s and
     the real image's phase, as APR does with a real partner), ``blend``
     (``w * generated + (1 - w) * real`` with w = s * ``weight``, ``weight`` None = the bundle's
     alpha) or ``replace`` (the generated image; the sample's labels no longer apply). p: chance

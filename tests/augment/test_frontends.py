@@ -14,6 +14,7 @@ CASES = [
     ("tv", {"mode": "blend", "weight": 0.7}),
     ("batch", {"mode": "bands"}),
     ("batch", {"mode": "replace"}),
+    *[(name, {"mode": mode}) for name in ("albu", "tv", "batch") for mode in ("coarse", "amplitude")],
 ]
 IDS = [f"{name}-{kwargs['mode']}" for name, kwargs in CASES]
 

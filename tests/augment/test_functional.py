@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from freqaug.augment.functional import (
-    amplitude_mix, band_mix, blend_images, check_band_names, coarse_band, default_bands, extra_levels, ignore_labels,
+    amplitude_mix, band_mix, blend_images, check_band_names, coarse_mix, default_bands, extra_levels, ignore_labels,
     replace_images, resize_images,
 )
 from freqaug.bands import BandSpec, decompose
@@ -101,9 +101,17 @@ def test_band_mix_takes_one_strength_per_band():
         band_mix(real, generated, DWT, bands=["HH1", "LH2"], strength=torch.ones(3, 3))
 
 
-def test_coarse_band_is_the_coarsest_band():
-    assert coarse_band(DWT) == "LL2"
-    assert coarse_band(BandSpec(kind="fourier")) == "low"
+def test_coarse_mix_takes_the_partner_illumination_and_keeps_the_real_detail():
+    real, generated = pair(batch=2, size=(64, 96), generated_size=(16, 24))
+    real = 0.3 + 0.4 * real
+    generated = torch.stack([torch.full((3, 16, 24), 0.2), torch.full((3, 16, 24), 0.8)])  # dark and bright scenes
+    out = coarse_mix(real, generated, torch.ones(2))
+    assert out[0].mean() == pytest.approx(0.2, abs=0.02) and out[1].mean() == pytest.approx(0.8, abs=0.02)
+    # the real detail (the finest DWT level) is kept; an image up to 16x larger keeps everything the partner has
+    assert _detail_energy(out[:1]) == pytest.approx(_detail_energy(real[:1]), rel=0.05)
+    torch.testing.assert_close(coarse_mix(real, generated, torch.zeros(2)), real, atol=1e-6, rtol=0)
+    half = coarse_mix(real, generated, torch.full((2,), 0.5))
+    assert half[0].mean() == pytest.approx(0.5 * (0.2 + float(real[0].mean())), abs=0.02)
 
 
 def test_amplitude_mix_keeps_the_real_phase_and_takes_the_partner_amplitude():
