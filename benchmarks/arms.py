@@ -12,7 +12,7 @@ every random choice comes from the ``generator`` passed in, so an arm is reprodu
 | ``fda`` | standard + albumentations ``A.FDA``, references from the partner pool | same as standard |
 | ``augmix`` | standard + torchvision v2 ``AugMix`` restricted to its photometric ops (:class:`AugMixAugment`) | same as standard |
 | ``<mode>`` | standard + freqaug ``mode`` (bands, coarse, amplitude, blend) with generated scenes (:class:`~freqaug.augment.pooled.PooledFreqAug`) | same as standard |
-| ``<mode>-real`` | the same band operation with a *real* partner from the pool instead of a generated scene: the generator's ablation; ``amplitude-real`` is APR-P (Chen et al., ICCV 2021) | same as standard |
+| ``<mode>-real`` | the same band operation with a *real* partner from the pool instead of a generated scene: the generator's ablation (``coarse-real`` / ``amplitude-real``: :class:`RealPartnerMix`, no bundle; ``bands-real`` / ``blend-real``: ``PooledFreqAug(partners=...)`` with the bundle's band split and alpha); ``amplitude-real`` is APR-P (Chen et al., ICCV 2021) | same as standard |
 | ``bands-soft`` | as ``bands``, each selected band only partly generated: strength s ~ U(0, 0.5) | same as standard |
 | ``replace25`` / ``replace50`` | standard + labelled synthetic pairs of a layout-conditional bundle at 0.25 / 0.5 per real sample (:class:`~freqaug.augment.pooled.PooledSyntheticPairs`) | the pairs' own |
 
@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from freqaug.augment.core import load_cached
+from freqaug.augment.functional import amplitude_mix, coarse_mix
 from freqaug.augment.pooled import PooledFreqAug, PooledSyntheticPairs
 
 __all__ = [
@@ -70,7 +71,8 @@ PEERS: tuple[str, ...] = ("none", "standard", "fda", "augmix", "amplitude-real")
 """What a user would pick instead of freqaug (``amplitude-real`` is APR-P)."""
 ARMS: tuple[str, ...] = ("none", "standard", "fda", "augmix", *(a for m in _MODES for a in (m, ABLATIONS[m])),
                          "bands-soft", *REPLACE_RATIOS)
-_FREQAUG_ARMS = (*_MODES, *ABLATIONS.values(), "bands-soft")  # read --bundle (the -real ones for its band split)
+_SPECLESS = {"coarse": coarse_mix, "amplitude": amplitude_mix}  # kernels that need no bundle: their -real arms read none
+_FREQAUG_ARMS = (*_MODES, "bands-real", "blend-real", "bands-soft")  # read --bundle (bands-real / blend-real its split)
 UNAVAILABLE: dict[str, str] = {
     arm: f"arm {arm!r} (standard + SyntheticMix replace) needs a layout-conditional bundle, whose generated "
     "scenes come with their label maps (freqaug train --conditional); an unconditional bundle's replaced "
@@ -248,6 +250,31 @@ class AugMixAugment:
         return out, labels
 
 
+class RealPartnerMix:
+    """A bundle-free kernel (``coarse_mix``, ``amplitude_mix``) with a real partner from ``partners``, with
+    probability ``p`` per sample: draws in the order of :class:`PooledFreqAug` (applied, strength, partner
+    index), so with the same seed the same samples are augmented as in the generated arm."""
+
+    def __init__(self, kernel: Callable[..., Tensor], partners: Tensor, *, p: float = 0.5,
+                 strength: tuple[float, float] = (1.0, 1.0)) -> None:
+        if partners.ndim != 4 or partners.shape[1] != 3 or not len(partners):
+            raise ValueError(f"partners: expected float (N, 3, H, W) images with N >= 1, got {tuple(partners.shape)}")
+        self.kernel, self.pool, self.p, self.strength = kernel, partners.detach().cpu().float(), float(p), strength
+        self.pool_seconds = 0.0
+
+    def __call__(self, images: Tensor, labels: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        batch, (lo, hi) = images.shape[0], self.strength
+        apply = torch.rand(batch, generator=generator, device=generator.device) < self.p
+        strength = torch.rand(batch, generator=generator, device=generator.device) * (hi - lo) + lo
+        index = torch.randint(len(self.pool), (batch,), generator=generator, device=generator.device)
+        chosen = apply.nonzero().flatten()
+        if not len(chosen):
+            return images, labels
+        partners = self.pool[index[chosen].cpu()].to(images.device, images.dtype)
+        mixed = self.kernel(images[chosen], partners, strength[chosen].to(images.device))
+        return images.index_copy(0, chosen.to(images.device), mixed), labels
+
+
 class Chain:
     """Arms applied in order, each with the same generator."""
 
@@ -315,6 +342,8 @@ def make_arm(
         raise ValueError(f"train_images: the {arm!r} arm draws its partners from the training images")
     if arm == "fda":
         return Chain(standard, FDAAugment(train_images, p=p))  # type: ignore[arg-type]
+    if real and arm.removesuffix("-real") in _SPECLESS:
+        return Chain(standard, RealPartnerMix(_SPECLESS[arm.removesuffix("-real")], train_images, p=p))  # type: ignore[arg-type]
     if bundle_path is None:
         raise ValueError(f"bundle_path: the {arm!r} arm needs a bundle file")
     mode, strength = ("bands", SOFT_STRENGTH) if arm == "bands-soft" else (arm.removesuffix("-real"), (1.0, 1.0))
