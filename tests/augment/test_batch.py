@@ -73,3 +73,21 @@ def test_on_cuda_the_generator_follows_the_images_and_matches_the_cpu(bundle_pat
     torch.testing.assert_close(out.cpu(), transform(images, params), atol=1e-4, rtol=0)
     generator = torch.Generator(device="cuda").manual_seed(0)
     assert transform(images.cuda(), generator=generator).device.type == "cuda"
+
+
+@pytest.mark.parametrize("mode", ["bands", "coarse", "amplitude"])
+def test_a_bundle_used_on_4x_larger_images_keeps_their_finest_detail(bundle_path, mode):
+    # the tiny bundle is 16x24; on 64x96 scenes the mix is scale-aware: the finest real detail stays
+    from freqaug.bands import BandSpec, decompose
+    from freqaug.data import synthetic_batch
+
+    images = synthetic_batch(4, size=(64, 96), seed=2)[0]
+    bands = ["LL2", "LH2", "HL2", "HH2", "LH1", "HL1", "HH1"] if mode == "bands" else None
+    out = FreqAugBatch(bundle_path, mode=mode, p=1.0, seed=0, bands=bands)(images)
+
+    def finest(x):
+        parts = decompose(x, BandSpec(levels=1))
+        return sum(float(parts[f"{d}1"].pow(2).mean()) for d in ("LH", "HL", "HH"))
+
+    assert not torch.equal(out, images)
+    assert finest(out) == pytest.approx(finest(images), rel=0.25)
