@@ -22,6 +22,7 @@ OUT/downstream.json (written atomically); a rerun skips recorded runs and scores
 without training them again. Several processes may fill one grid (one run each at a time, claimed
 under a lock). After every run OUT/downstream.md, OUT/summary.json and OUT/downstream.png are
 rewritten from what is done. Without --data (or with --drawn) it runs on drawn street scenes.
+``--cost N`` times each arm's augmentation per batch against SegNet steps instead (OUT/arm_cost.json).
 """
 from __future__ import annotations
 
@@ -270,6 +271,48 @@ def run_one(key: tuple[str, str, int, int], data: dict[str, Any], suite: dict, a
     }
 
 
+# ---- cost of the arms ------------------------------------------------------------------------------
+
+def arm_cost(arms: list[str], data: dict[str, Any], args: argparse.Namespace, repeats: int) -> dict[str, Any]:
+    """Median seconds per batch of each arm's augmentation and of a SegNet training step, interleaved
+    (``repeats`` rounds, the first dropped as warm-up), and each arm's construction (pool) time."""
+    from freqaug.metrics.segnet import SegNet, SegNetConfig
+
+    train_x, train_y = data["train"]
+    built, times = {}, {"segnet step": []}
+    for arm in (a for a in arms if a != "none"):
+        start = time.perf_counter()
+        built[arm] = make_arm(arm, train_images=train_x, bundle_path=bundle_for(arm, args), seed=0, p=args.p,
+                              pool_size=args.pool_size, train_labels=train_y)
+        times[arm] = [time.perf_counter() - start]  # construction, reported apart
+    model = SegNet(SegNetConfig(NUM_CLASSES, width=WIDTH))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
+    generator = torch.Generator().manual_seed(0)
+    load_before = os.getloadavg()[0]
+    for _ in tqdm(range(repeats + 1), desc="arm cost", unit="round", disable=args.quiet):
+        index = torch.randint(len(train_x), (args.batch_size,), generator=generator)
+        x, y = train_x[index], train_y[index]
+        start = time.perf_counter()
+        loss = torch.nn.functional.cross_entropy(model(x), y, ignore_index=IGNORE_INDEX)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        times["segnet step"].append(time.perf_counter() - start)
+        for arm, augment in built.items():
+            start = time.perf_counter()
+            augment(x, y, generator)
+            times[arm].append(time.perf_counter() - start)
+    step = statistics.median(times["segnet step"][1:])
+    report = {"batch_size": args.batch_size, "repeats": repeats, "torch_threads": torch.get_num_threads(),
+              "load_average_1min_before": round(load_before, 2), "load_average_1min_after": round(os.getloadavg()[0], 2),
+              "date": utc_now(), "segnet_step_seconds": round(step, 4), "arms": {}}
+    for arm in built:
+        per_batch = statistics.median(times[arm][2:])
+        report["arms"][arm] = {"seconds_per_batch": round(per_batch, 4), "fraction_of_step": round(per_batch / step, 4),
+                               "build_seconds": round(times[arm][0], 2)}
+    return report
+
+
 # ---- report -----------------------------------------------------------------------------------------
 
 ORDERS = {"arms": lambda a: ARMS.index(a) if a in ARMS else len(ARMS),
@@ -516,6 +559,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--suite-cache", type=Path, default=ROOT / "runs" / "corruption_suite",
                         help="folder the corruption suite is cached in")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--cost", type=int, default=0, metavar="N",
+                        help="instead of the grid: time N batches of each arm against SegNet steps, write arm_cost.json")
     return parser.parse_args(argv)
 
 
@@ -550,6 +595,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             not_run[arm] = reason
             print(f"not run: {reason}", flush=True)
     arms = [a for a in arms if a not in not_run]
+    if args.cost:
+        cost = arm_cost(arms, data, args, args.cost)
+        write_atomic(args.out / "arm_cost.json", (json.dumps(cost, indent=1) + "\n").encode())
+        print(f"SegNet step {cost['segnet_step_seconds']:.3f} s at batch {args.batch_size}; load average "
+              f"{cost['load_average_1min_before']:.2f} -> {cost['load_average_1min_after']:.2f}")
+        for arm, c in cost["arms"].items():
+            print(f"{arm:15s} {1000 * c['seconds_per_batch']:7.1f} ms per batch ({100 * c['fraction_of_step']:.1f}% of "
+                  f"a step), built in {c['build_seconds']:.1f} s")
+        return {**results, "trained": [], "cost": cost}
     done = done_keys(results)
     todo = [(r, a, b, s) for r in grid["regimes"] for b in args.budgets for s in args.seeds for a in arms
             if (r, a, b, s) not in done]

@@ -156,3 +156,11 @@ def test_paired_differences_best_peer_summary_and_per_class_table(bench):
     # coarse: seed 0 has no IoU for the class (absent from truth and prediction): left out of both means
     assert rows["coarse"].startswith("| coarse | 2 | 70.0 (+10.0) |")
     assert rows["augmix"].startswith("| augmix | 2 | 65.0 (+15.0) |")
+
+
+def test_cost_mode_times_each_arm_against_segnet_steps_and_trains_nothing(bench, bundle, tmp_path):
+    result = run(bench, tmp_path, bundle, "--arms", "none", "standard", "coarse", "amplitude-real", "--cost", "2")
+    cost = json.loads((tmp_path / "out" / "arm_cost.json").read_text())
+    assert result["trained"] == [] and result["runs"] == []
+    assert set(cost["arms"]) == {"standard", "coarse", "amplitude-real"} and cost["torch_threads"] == 1
+    assert all({"seconds_per_batch", "fraction_of_step", "build_seconds"} <= set(c) for c in cost["arms"].values())
