@@ -23,6 +23,7 @@ from freqaug.augment.functional import (
 )
 from freqaug.augment.labelmaps import check_label_maps, resize_labels
 from freqaug.augment.params import AugmentConfig, sample_params
+from freqaug.bands._checks import check_unit_range
 from freqaug.bundle import Bundle, load_bundle
 
 __all__ = [
@@ -228,10 +229,11 @@ class FreqAugmenter:
     # ---- augmentation ------------------------------------------------------------------------
 
     def check_images(self, images: Tensor, bundle: Bundle) -> None:
-        """Raise naming the problem if ``images`` is not a float (B, C, H, W) batch with the bundle's channels."""
+        """Raise naming the problem if ``images`` is not a float (B, C, H, W) batch in [0, 1] with the bundle's channels."""
         if not isinstance(images, Tensor) or images.ndim != 4 or not images.is_floating_point():
             what = f"{images.dtype} tensor of shape {tuple(images.shape)}" if isinstance(images, Tensor) else type(images).__name__
             raise TypeError(f"images: expected a float (B, C, H, W) tensor in [0, 1], got a {what}")
+        check_unit_range(images, "images")
         if images.shape[1] != bundle.channels:
             raise ValueError(
                 f"images: expected {bundle.channels} channels (the bundle's), got {images.shape[1]} in shape "

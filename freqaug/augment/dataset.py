@@ -22,6 +22,7 @@ from freqaug.augment._convert import from_unit_float
 from freqaug.augment.bank import SyntheticBank
 from freqaug.augment.core import bundle_layouts, load_cached, mix_seeds
 from freqaug.augment.functional import resize_images
+from freqaug.bands._checks import check_unit_range
 from freqaug.augment.labelmaps import LabelAugConfig, edit_labels
 from freqaug.augment.params import check_device
 
@@ -119,6 +120,7 @@ class SyntheticMix(Dataset):
                              "(convert grayscale or RGBA images to RGB first)")
         if image.dtype != torch.uint8 and not image.is_floating_point():
             raise TypeError(f"dataset: expected uint8 or floating images in [0, 1], got dtype {image.dtype}")
+        check_unit_range(image, "dataset: the first sample's 'image'")
         if mask_key is None:
             mask_key = next((key for key in MASK_KEYS if key in first), None)
         elif mask_key not in first:

@@ -18,6 +18,17 @@ def check_image(x: object, name: str = "x", *, check_finite: bool = False) -> Te
     return x
 
 
+def check_unit_range(x: Tensor, name: str, tolerance: float = 1e-3) -> Tensor:
+    """Return float ``x`` if its values lie in [0, 1] (to ``tolerance``), else raise naming ``name`` and the range
+    found: a float image in 0..255 would otherwise come back clamped to white."""
+    if x.is_floating_point() and x.numel():
+        lo, hi = float(x.min()), float(x.max())
+        if hi > 1 + tolerance or lo < -tolerance:
+            raise ValueError(f"{name}: expected float values in [0, 1], got {lo:.4g}..{hi:.4g}; a float image in "
+                             "0..255 would come back white: divide it by 255 first (or pass uint8)")
+    return x
+
+
 def check_cutoff(cutoff: float, name: str = "cutoff") -> float:
     """Return ``cutoff`` if it is a number strictly inside (0, 1)."""
     if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)) or not 0.0 < float(cutoff) < 1.0:

@@ -53,7 +53,9 @@ INPUTS = {  # case -> (image, mask); the tiny bundle makes 16x24 images
     "int32": (image(dtype=torch.int32), torch.zeros(20, 28, dtype=torch.int64)),
     "float64": (image(dtype=torch.float64), torch.zeros(20, 28, dtype=torch.int64)),
     "mask shape": (image(), torch.zeros(22, 28, dtype=torch.int64)),
+    "float 0..255": (image(dtype=torch.float32) * 255, torch.zeros(20, 28, dtype=torch.int64)),
 }
+FLOAT_255 = (ValueError, r"expected float values in \[0, 1\], got .*\.\.2\d\d.*divide it by 255")
 CHANNELS_4 = (ValueError, "expected 3 channels .*got 4.*convert")
 TABLE = {  # (front-end, case) -> the output's (shape, dtype), or the (error, message) it raises
     ("albu", "other size"): ((3, 20, 28), torch.uint8),
@@ -84,6 +86,10 @@ TABLE = {  # (front-end, case) -> the output's (shape, dtype), or the (error, me
     ("tv", "mask shape"): (ValueError, r"share one size.*Image \(20, 28\), Mask \(22, 28\)"),
     ("batch", "mask shape"): (ValueError, r"masks: expected .*\(1, \.\.\., 20, 28\).*got \(1, 22, 28\)"),
     ("mix", "mask shape"): (ValueError, r"masks of shape \(\.\.\., 20, 28\).*got \(22, 28\)"),
+    ("albu", "float 0..255"): FLOAT_255,
+    ("tv", "float 0..255"): FLOAT_255,
+    ("batch", "float 0..255"): FLOAT_255,
+    ("mix", "float 0..255"): FLOAT_255,
 }
 
 
