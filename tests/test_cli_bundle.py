@@ -411,6 +411,20 @@ def test_generate_layout_errors_are_one_line(cond_path, bundle_path, data_dir, t
         err = capsys.readouterr().err.strip()
         assert message in err and "\n" not in err and "Traceback" not in err, err
     assert not (tmp_path / "c").exists()  # layouts are checked before the output folder is made
+    for name in "ab":  # nothing was written, so the corrected command runs in the same folder
+        assert not (tmp_path / name / "generate.json").exists()
+    argv = ["generate", str(cond_path), "--n", "2", "--out", str(tmp_path / "a"), "--layouts", str(data_dir / "labels")]
+    assert cli.main(argv) == 0 and len(list((tmp_path / "a").glob("*.png"))) == 2
+
+
+def test_a_generate_refused_for_a_bad_seed_leaves_nothing_behind(bundle_path, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert cli.main(["generate", str(bundle_path), "--n", "2", "--out", str(out), "--seed", str(2**70)]) in (1, 2)
+    err = capsys.readouterr().err.strip()
+    assert "seed" in err and "Traceback" not in err and "\n" not in err, err
+    assert not (out / "generate.json").exists()
+    assert cli.main(["generate", str(bundle_path), "--n", "2", "--out", str(out), "--seed", "1"]) == 0
+    assert len(list(out.glob("*.png"))) == 2
 
 
 def test_expand_with_a_conditional_bundle_writes_labelled_pairs(cond_path, data_dir, tmp_path, capsys):

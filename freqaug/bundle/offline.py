@@ -33,7 +33,7 @@ from torch import Tensor
 
 from freqaug._files import TEMP_SUFFIX, append_line, sha256_bytes, sha256_file, write_atomic
 from freqaug._json import parse_json
-from freqaug.bundle.core import Bundle
+from freqaug.bundle.core import Bundle, _check_count
 
 __all__ = [
     "FORMATS", "GenerateReport", "LayoutFn", "OutputFolder", "OutputFolderError", "Target", "bundle_identity",
@@ -429,6 +429,9 @@ def generate_to_folder(
         raise ValueError(f"--layouts: the bundle {bundle.path} is unconditional (manifest 'classes' is null) and "
                          "draws no scenes from label maps; leave --layouts out")
     target = Target(out, out / "index.jsonl", out / "generate.json", "", fmt, labels)
+    _check_conditional(bundle, layout_fn, target)  # every argument is checked before the folder is touched,
+    bundle.z_for(seed, [max(n - 1, 0)])  # so a refused command leaves nothing that refuses the corrected one
+    _check_count(batch_size, "batch_size", minimum=1)
     with OutputFolder(target, identity) as folder:
         return folder.fill(bundle, n=n, seed=seed, batch_size=batch_size,
                            bands_dir=out / "bands" if with_bands else None, progress=progress, layouts=layout_fn)
