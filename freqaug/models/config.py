@@ -25,7 +25,7 @@ class NetConfig:
     per halving of the resolution up to max_channels; min_size: the smaller side of the coarsest grid.
     source_width: channels of a cascade generator's *source path*, three 3x3 convs at the band's
     own resolution from its sources to its output, added to it, so detail is drawn where the
-    sources have edges (``benchmarks/diagnose_detail_bands.py``); 0: none. Generators only;
+    sources have edges (docs/experiments.md, ``diagnose_detail_bands``); 0: none. Generators only;
     omitted from JSON at 0, so configs written before it existed load unchanged.
     """
 

@@ -6,7 +6,7 @@ exact output size (band sizes can be odd). Cascade inputs (patent [0011]) are re
 block's grid and concatenated as extra channels; with ``net.source_width`` a small full-resolution
 conv net maps them straight to the output too (the source path), which the coarse-to-fine blocks
 alone hardly learn: without it detail bands come out as dense texture unrelated to their sources'
-edges (``benchmarks/diagnose_detail_bands.py``). A conditional generator also takes a one-hot
+edges (docs/experiments.md, ``diagnose_detail_bands``). A conditional generator also takes a one-hot
 layout, applied after every block's pixel norm by spatially-adaptive modulation (SPADE).
 """
 from __future__ import annotations
@@ -54,7 +54,7 @@ class _SourcePath(nn.Module):
 
     Plain convolutions, not equalized-learning-rate ones: under Adam they move ~10x faster relative
     to their size, and an equalized path learned too slowly to matter within a CPU-sized run
-    (alignment 0.19 vs 0.53 after 200 steps in ``benchmarks/diagnose_detail_bands.py``)."""
+    (alignment 0.19 vs 0.53 after 200 steps; docs/experiments.md, ``diagnose_detail_bands``)."""
 
     def __init__(self, in_channels: int, out_channels: int, width: int) -> None:
         super().__init__()
