@@ -33,8 +33,15 @@ class UnreadableFileError(DataError):
 
 
 def _list_images(folder: Path) -> list[Path]:
-    """Image files directly in ``folder`` with a known suffix, sorted by file name."""
+    """Image files directly in ``folder`` with a known suffix, sorted by file name; a name that is not valid
+    UTF-8 is refused here, naming it, rather than at the end of a run that records file names in JSON."""
     files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
+    for path in files:
+        try:
+            path.name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise DataError(f"{folder}: file name {os.fsencode(path.name)!r} is not valid UTF-8; rename it (freqaug "
+                            "records file names in UTF-8 JSON)") from None
     return sorted(files, key=lambda p: p.name)
 
 

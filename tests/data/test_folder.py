@@ -1,6 +1,7 @@
 """SegmentationFolder / load_images: reading, resizing, optional labels, and errors that name the file."""
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -284,3 +285,17 @@ def test_random_subset_is_a_reproducible_draw_and_offsets_are_disjoint() -> None
     assert len(set(a.flatten().tolist()) | set(b.flatten().tolist())) == 8  # disjoint draws of one permutation
     assert len(random_subset(images, 20, seed=0)) == 10  # fewer when the set runs out
     assert sorted(random_subset(images, 10, seed=0).flatten().tolist()) == list(range(10))
+
+
+def test_a_file_name_that_is_not_utf8_is_refused_when_the_folder_is_read(tmp_path: Path) -> None:
+    import numpy as np
+
+    images = tmp_path / "images"
+    images.mkdir()
+    name = os.fsdecode(b"caf\xe9.png")  # Latin-1 bytes: a lone surrogate in the str
+    cv2.imwrite(str(images / "ok.png"), np.zeros((8, 8, 3), np.uint8))
+    (images / name).write_bytes((images / "ok.png").read_bytes())
+    with pytest.raises(DataError, match=r"file name b'caf\\xe9.png' is not valid UTF-8; rename it"):
+        SegmentationFolder(tmp_path)
+    with pytest.raises(DataError, match="not valid UTF-8"):
+        load_images(tmp_path)
