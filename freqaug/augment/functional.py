@@ -217,10 +217,18 @@ def amplitude_mix(real: Tensor, generated: Tensor, strength: Tensor) -> Tensor:
 
 
 def blend_images(real: Tensor, generated: Tensor, weight: Tensor) -> Tensor:
-    """``w * generated + (1 - w) * real`` with ``weight`` w of shape (B,), (B, 1) or (B, C), clamped to [0, 1]."""
+    """``w * generated + (1 - w) * real`` with ``weight`` w of shape (B,), (B, 1) or (B, C), clamped to [0, 1].
+
+    Scale-aware: a generated image r >= 1.5 times smaller than the real one has nothing above its own
+    band limit, so there the real image is kept whole (``real + w * (generated - lowpass_{1/r}(real))``).
+    """
+    ratio = size_ratio(check_image(real, "real"), check_image(generated, "generated"))
     generated = _matched(real, generated)
     w = _per_sample(weight, real, "weight", per_channel=True)
-    return torch.lerp(real, generated, w).clamp_(0, 1)
+    if ratio < 1.5:
+        return torch.lerp(real, generated, w).clamp_(0, 1)
+    limit = BandSpec(kind="fourier", cutoff=1 / ratio, transition=min(1 / ratio, 1 - 1 / ratio) * 0.5)
+    return (real + w * (generated - _low_pass(real, limit, 1 / ratio))).clamp_(0, 1)
 
 
 def replace_images(real: Tensor, generated: Tensor) -> Tensor:

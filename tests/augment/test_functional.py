@@ -204,3 +204,12 @@ def test_ignore_labels_marks_the_applied_samples_only():
     assert torch.equal(out[[0, 2]], masks[[0, 2]]) and bool((out[1] == 255).all())
     with pytest.raises(ValueError, match="masks: expected"):
         ignore_labels(masks[:2], torch.tensor([False, True, False]), 255)
+
+
+def test_blend_with_a_4x_smaller_scene_keeps_the_real_fine_detail():
+    real, generated = pair(batch=2, size=(128, 192), generated_size=(32, 48))
+    real, generated = 0.3 + 0.4 * real, 0.3 + 0.4 * generated  # no clamping
+    out = blend_images(real, generated, torch.ones(2))
+    assert _detail_energy(out) == pytest.approx(_detail_energy(real), rel=0.15)
+    coarse = lambda x: resize_images(x, (8, 12))  # noqa: E731
+    assert (coarse(out) - coarse(generated)).abs().mean() < 0.3 * (coarse(real) - coarse(generated)).abs().mean()
