@@ -547,3 +547,23 @@ def test_a_conditional_manifest_with_other_classes_is_refused(cond_bundle_path, 
         path = edit_manifest(cond_bundle_path, tmp_path, "classes", value)
         with pytest.raises(BundleError, match=r"manifest field 'classes': expected \['sky', 'building'"):
             load_bundle(path)
+
+
+def test_a_changed_byte_anywhere_in_the_manifest_is_refused_at_load(bundle_path, tmp_path):
+    from freqaug.bundle.manifest import MANIFEST_SHA256_KEY
+
+    with safe_open(str(bundle_path), framework="pt") as handle:
+        metadata = dict(handle.metadata())
+        tensors = {k: handle.get_tensor(k) for k in handle.keys()}
+    assert MANIFEST_SHA256_KEY in metadata
+    text = metadata[MANIFEST_KEY]
+    for old, new in (('"wavelet": "haar"', '"wavelet": "db1"'), ('"periodization"', '"periodisation"')):
+        if old not in text:
+            continue
+        damaged = tmp_path / "damaged.safetensors"  # shapes unchanged: only the stored hash can tell
+        damaged.write_bytes(safetensors_save(tensors, metadata={**metadata, MANIFEST_KEY: text.replace(old, new, 1)}))
+        with pytest.raises(BundleError, match="damaged.safetensors: the manifest does not match its sha256"):
+            load_bundle(damaged)
+    old_style = tmp_path / "old.safetensors"  # written before the hash existed: still loads
+    old_style.write_bytes(safetensors_save(tensors, metadata={MANIFEST_KEY: text}))
+    assert load_bundle(old_style).manifest == load_bundle(bundle_path).manifest

@@ -18,7 +18,7 @@ from safetensors.torch import safe_open
 from safetensors.torch import save as safetensors_save
 from torch import Tensor
 
-from freqaug._files import fsync_dir, write_atomic
+from freqaug._files import fsync_dir, sha256_bytes, write_atomic
 from freqaug._json import parse_json
 from freqaug.bands import BandSpec
 from freqaug.data import ClassSet
@@ -26,6 +26,7 @@ from freqaug.bundle.manifest import (
     FORMAT,
     FORMAT_VERSION,
     MANIFEST_KEY,
+    MANIFEST_SHA256_KEY,
     WEIGHTS_DTYPE,
     BundleError,
     ManifestReader,
@@ -216,7 +217,7 @@ def save_bundle(model: FreqGAN, path: str | os.PathLike[str], *, provenance: Map
         text = json.dumps(manifest, sort_keys=True, allow_nan=False)
     except (TypeError, ValueError) as err:
         raise ValueError(f"provenance: expected JSON-ready values ({err})") from None
-    data = safetensors_save(tensors, metadata={MANIFEST_KEY: text})
+    data = safetensors_save(tensors, metadata={MANIFEST_KEY: text, MANIFEST_SHA256_KEY: sha256_bytes(text.encode())})
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, data)
     fsync_dir(path.parent)
@@ -253,6 +254,10 @@ def _parse_manifest(path: Path, metadata: Mapping[str, str]) -> dict[str, Any]:
     if MANIFEST_KEY not in metadata:
         hint = " (this is a training checkpoint: run `freqaug export RUN_DIR OUT`)" if "freqaug" in metadata else ""
         raise BundleError(f"{path}: metadata key {MANIFEST_KEY!r} is missing; not a freqaug bundle{hint}")
+    stored = metadata.get(MANIFEST_SHA256_KEY)  # bundles written before it have none: their fields are checked alone
+    if stored is not None and sha256_bytes(metadata[MANIFEST_KEY].encode()) != stored:
+        raise BundleError(f"{path}: the manifest does not match its sha256 (metadata {MANIFEST_SHA256_KEY!r}): it was "
+                          "changed or damaged after export; export the bundle again (freqaug export RUN_DIR OUT)")
     try:
         manifest = parse_json(metadata[MANIFEST_KEY], f"{path}: metadata {MANIFEST_KEY!r}")
     except ValueError as err:

@@ -20,6 +20,7 @@ __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "MANIFEST_KEY",
+    "MANIFEST_SHA256_KEY",
     "BundleError",
     "ManifestReader",
     "build_manifest",
@@ -30,6 +31,9 @@ __all__ = [
 FORMAT = "freqaug-bundle"
 FORMAT_VERSION = 1  # a reader accepts every format_version <= its own
 MANIFEST_KEY = "freqaug.manifest"
+MANIFEST_SHA256_KEY = "freqaug.manifest.sha256"
+"""Metadata key of the sha256 of the manifest's exact text: one changed byte anywhere in the manifest
+(a wavelet name, an image size) is refused at load instead of silently changing every image."""
 WEIGHTS_DTYPE = "float32"
 NOISE_ALGORITHM = "freqaug.models.noise.orthogonal_matrix: QR of a seeded float64 Gaussian, R-diagonal signs, float32 rows"
 HASH_METHOD = "sha256 over tensors sorted by name: name, dtype, shape, byte count (NUL-separated), then little-endian bytes"
