@@ -567,3 +567,17 @@ def test_a_changed_byte_anywhere_in_the_manifest_is_refused_at_load(bundle_path,
     old_style = tmp_path / "old.safetensors"  # written before the hash existed: still loads
     old_style.write_bytes(safetensors_save(tensors, metadata={MANIFEST_KEY: text}))
     assert load_bundle(old_style).manifest == load_bundle(bundle_path).manifest
+
+
+def test_a_cascade_source_of_another_size_is_refused_at_load_not_at_generate(bundle_path, tmp_path):
+    tensors, manifest = read_raw(bundle_path)
+    from freqaug.models import FreqGANConfig
+
+    config = FreqGANConfig.from_dict(manifest["model"])
+    shapes = config.spec.band_shapes(*config.image_size)
+    band, sources = next(iter(config.cascade.items()))
+    other = next(b for b in config.spec.band_names if shapes[b] != shapes[sources[0]] and b not in (band, *sources))
+    manifest["model"]["cascade"][band] = [*sources, other]  # a band of another size beside the first source
+    damaged = rewrite(bundle_path, tmp_path / "cascade.safetensors", manifest=manifest)
+    with pytest.raises(BundleError, match=r"cascade.safetensors.*sources of band .* must share one size"):
+        load_bundle(damaged)

@@ -172,6 +172,12 @@ class FreqGANConfig:
         cascade = {k: tuple(v) for k, v in dict(self.cascade).items()}
         object.__setattr__(self, "cascade", cascade)
         cascade_order(self.spec.band_names, cascade)  # raises for unknown bands and cycles
+        shapes = self.spec.band_shapes(*self.image_size)
+        for band, sources in cascade.items():  # stacked as channels: a band's sources share one size
+            sizes = {s: shapes[s] for s in sources}
+            if len(set(sizes.values())) > 1:
+                raise ValueError(f"FreqGANConfig.cascade: the sources of band {band!r} must share one size (they are "
+                                 f"stacked as channels), got {', '.join(f'{s} {h}x{w}' for s, (h, w) in sizes.items())}")
         if self.band_norm not in ("robust", "std"):
             raise ValueError(f"FreqGANConfig.band_norm: expected 'robust' or 'std', got {self.band_norm!r}")
         if not isinstance(self.decorrelate_colors, bool):
