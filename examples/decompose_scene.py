@@ -2,7 +2,8 @@
 
     .venv/bin/python examples/decompose_scene.py [IMAGE] [--out bands.png]
 
-Without IMAGE it uses the first CamVid frame in ../shared/data/camvid, or a drawn street scene.
+Without IMAGE it uses the first image of $FREQAUG_DEMO_DATA (a folder with images/, as for
+``freqaug demo``) if set, else a drawn street scene.
 """
 import argparse
 from pathlib import Path

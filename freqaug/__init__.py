@@ -3,8 +3,7 @@ import os
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations checks the network otherwise
 
-__version__ = "0.1.0"
-
+from freqaug._version import __version__  # noqa: E402
 from freqaug.bands import BandSpec, compose, decompose  # noqa: E402
 from freqaug.bundle import Bundle, BundleError, export_run, load_bundle, save_bundle  # noqa: E402
 

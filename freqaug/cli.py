@@ -243,6 +243,18 @@ def _count(minimum: int):
     return parse
 
 
+_DEVICE_HELP = "cpu, cuda or cuda:N (default cpu)"
+
+
+def _device(text: str) -> str:
+    """An argparse type: ``cpu``, ``cuda`` or ``cuda:N`` (a usage error otherwise, not a torch traceback)."""
+    import re
+
+    if re.fullmatch(r"cpu|cuda(:\d+)?", text) is None:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected cpu, cuda or cuda:N")
+    return text
+
+
 def _ratio(text: str) -> float:
     """An argparse type: a finite number >= 0."""
     value = float(text)
@@ -352,7 +364,7 @@ def _add_eval_commands(sub) -> None:
     ev.add_argument("--reference", type=Path, default=None,
                     help="real images (typically the bundle's training set) scored against --data like the generated "
                          "ones: how much of each score is the shift between the two folders")
-    ev.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    ev.add_argument("--device", type=_device, default="cpu", help=_DEVICE_HELP)
     ev.add_argument("--batch-size", type=_count(1), default=64, help="images per generator / network call (default 64)")
     ev.set_defaults(func=_eval)
 
@@ -362,7 +374,7 @@ def _add_eval_commands(sub) -> None:
     seg.add_argument("--steps", type=_count(0), default=300, help="optimiser steps (default 300)")
     seg.add_argument("--seed", type=_count(0), default=0, help="seed of the initial weights and batch order (default 0)")
     seg.add_argument("--batch-size", type=_count(1), default=16, help="images per step (default 16)")
-    seg.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    seg.add_argument("--device", type=_device, default="cpu", help=_DEVICE_HELP)
     seg.set_defaults(func=_train_segnet)
 
 
@@ -371,16 +383,20 @@ def _add_generation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="output folder (new or empty, or an earlier run's)")
     parser.add_argument("--seed", type=_count(0), default=0, help="seed of the target vectors (default 0)")
     parser.add_argument("--batch-size", type=_count(1), default=64, help="images per generator call (default 64)")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    parser.add_argument("--device", type=_device, default="cpu", help=_DEVICE_HELP)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from freqaug._version import __version__
+
     parser = argparse.ArgumentParser(prog="freqaug", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"freqaug {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="decompose driving scenes into bands; write PNGs and JSON")
     demo.add_argument("--out", type=Path, default=Path("demo_out"), help="output folder (default demo_out)")
     demo.add_argument("--data", type=Path, default=None,
-                      help="folder with images/ (default: ../shared/data/camvid/256x192/train, else drawn scenes)")
+                      help="folder with images/, e.g. camvid/256x192/train (default: $FREQAUG_DEMO_DATA if set, "
+                           "else drawn street scenes)")
     demo.add_argument("--n", type=int, default=8, help="number of scenes (default 8)")
     demo.add_argument("--seed", type=int, default=0, help="seed of the drawn scenes (default 0)")
     demo.add_argument("--train-steps", type=int, nargs=2, default=(120, 40), metavar=("STAGE1", "STAGE2"),
@@ -418,7 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="D+G updates per stage-1 step for the named bands, replacing the config's "
                             "train.band_updates (default coarse=8: the coarse band, LL2 or low, is cheap and sets the "
                             "layout; coarse=1 gives every band one update)")
-    train.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    train.add_argument("--device", type=_device, default="cpu", help=_DEVICE_HELP)
     train.add_argument("--skip-bad", action="store_true",
                        help="leave unreadable or corrupt image files (with --conditional also pairs with a missing, "
                             "mis-sized or invalid label map) out, with a warning and a count, instead of stopping")

@@ -6,6 +6,10 @@
    unconverged run that shows the pipeline end to end, not the quality of a full run.
 3. Export that run's bundle, draw scenes from it, and augment a batch of training scenes with it in
    every mode (``augment_grid.png``).
+
+The scenes come from ``--data DIR`` (a folder holding ``images/``), else from the folder named by the
+environment variable ``FREQAUG_DEMO_DATA`` (e.g. ``camvid/256x192/train``), else they are drawn street
+scenes embedded in the package: no default points outside it.
 """
 from __future__ import annotations
 
@@ -28,20 +32,29 @@ DEMO_SPECS = {
     "dct": BandSpec(kind="dct", cutoff=0.25, shape="radial"),
     "fourier": BandSpec(kind="fourier", cutoff=0.25, shape="radial", transition=0.1),
 }
-CAMVID_SUBDIR = Path("256x192") / "train"
-TRAIN_SUBDIR = Path("128x96") / "train"
+DATA_ENV = "FREQAUG_DEMO_DATA"  # a folder with images/ the demo uses when --data is not given
 TRAIN_SIZE = (96, 128)
 AUGMENT_ROWS = 4  # scenes in the demo's augment_grid.png
 
 
 def default_data_dir() -> Path | None:
-    """CamVid's 256x192 train split in ../shared/data/camvid (beside the checkout), if present."""
-    here = Path(__file__).resolve().parents[1]
-    for base in (Path.cwd().parent, here.parent):
-        candidate = base / "shared" / "data" / "camvid" / CAMVID_SUBDIR
-        if (candidate / "images").is_dir():
-            return candidate
-    return None
+    """The folder named by ``$FREQAUG_DEMO_DATA`` (one holding ``images/``), or None when it is unset or empty.
+
+    A set variable that names no such folder is an error that names it, not a silent fallback.
+    """
+    value = os.environ.get(DATA_ENV, "").strip()
+    if not value:
+        return None
+    folder = Path(value).expanduser()
+    if not (folder / "images").is_dir():
+        raise ValueError(f"${DATA_ENV}={value}: expected a folder with images/ (e.g. camvid/256x192/train); "
+                         f"unset it to use drawn scenes")
+    return folder
+
+
+def resolve_data(data: Path | None) -> Path | None:
+    """The demo's scenes: ``data`` (``--data``), else ``$FREQAUG_DEMO_DATA``, else None (drawn street scenes)."""
+    return data if data is not None else default_data_dir()
 
 
 def load_scenes(data: Path | None, n: int, seed: int) -> tuple[torch.Tensor, str]:
@@ -49,7 +62,7 @@ def load_scenes(data: Path | None, n: int, seed: int) -> tuple[torch.Tensor, str
     if data is not None:
         return load_images(data, limit=n), f"{data} (first {n} images)"
     images, _ = synthetic_batch(n, size=(192, 256), seed=seed)
-    return images, f"synthetic street scenes (seed {seed}; no data folder found)"
+    return images, f"synthetic street scenes (seed {seed}; no --data or ${DATA_ENV})"
 
 
 def _errors(x: torch.Tensor, spec: BandSpec) -> dict[str, float]:
@@ -77,10 +90,11 @@ def run_demo(
     train_config=None,
 ) -> dict:
     """Write band grids, spectra and reconstruction errors for ``n`` scenes to ``out``, then
-    (if ``train_steps`` are given) a short FreqGAN training run to ``out/train``."""
+    (if ``train_steps`` are given) a short FreqGAN training run to ``out/train``.
+
+    The scenes come from :func:`resolve_data`: ``data``, else ``$FREQAUG_DEMO_DATA``, else drawn ones."""
+    data = resolve_data(data)  # before anything is written: a bad $FREQAUG_DEMO_DATA leaves no empty folder
     out.mkdir(parents=True, exist_ok=True)
-    explicit_data = data is not None
-    data = data if data is not None else default_data_dir()
     images, source = load_scenes(data, n, seed)
     report: dict = {"source": source, "images": list(images.shape), "specs": {}}
     curves = {"image": radial_power_spectrum(images)}
@@ -102,8 +116,7 @@ def run_demo(
     save_spectrum_plot(curves, out / "spectrum.png", cutoff=DEMO_SPECS["dct"].cutoff,
                        title=f"power spectra of {images.shape[0]} scenes and their low/high bands")
     if any(train_steps):
-        train_data = data if explicit_data else (data.parent.parent / TRAIN_SUBDIR if data is not None else None)
-        report["training"] = run_training_demo(out / "train", train_data, train_steps, seed, train_config)
+        report["training"] = run_training_demo(out / "train", data, train_steps, seed, train_config)
     _write_json(out / "reconstruction.json", report)
     return report
 

@@ -1,13 +1,18 @@
-"""The demo job end to end, on a small folder of drawn scenes and on the embedded fallback."""
+"""The demo job end to end, on a small folder of drawn scenes and on the embedded fallback; where its
+scenes come from; the CLI's --version and --device checks; what the package ships beside its code."""
 import json
+import tomllib
 from pathlib import Path
 
 import cv2
 import PIL.Image
 import pytest
 
+import freqaug
 from freqaug import cli, demo, load_bundle
 from freqaug.data import street_scene
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -44,7 +49,7 @@ def test_demo_on_a_folder(scene_folder, tmp_path, capsys):
 
 
 def test_demo_falls_back_to_drawn_scenes(tmp_path, monkeypatch):
-    monkeypatch.setattr(demo, "default_data_dir", lambda: None)
+    monkeypatch.delenv(demo.DATA_ENV, raising=False)
     report = demo.run_demo(tmp_path / "out", n=2)
     _check_outputs(tmp_path / "out", 2, (192, 256))
     assert report["source"].startswith("synthetic")
@@ -83,3 +88,110 @@ def test_demo_trains_briefly_and_writes_samples(scene_folder, tmp_path, monkeypa
     with PIL.Image.open(training["augment_grid"]) as grid:  # an augmented batch: original + 3 modes, 4 scenes
         assert grid.format == "PNG" and grid.width > grid.height
     assert json.loads((tmp_path / "out" / "reconstruction.json").read_text())["training"]["steps"]["stage2"] == 1
+
+
+# ---- where the demo's scenes come from: --data, else $FREQAUG_DEMO_DATA, else drawn ones ----------------
+
+def test_demo_data_is_the_argument_then_the_environment_then_drawn(scene_folder, tmp_path, monkeypatch):
+    assert demo.DATA_ENV == "FREQAUG_DEMO_DATA"
+    monkeypatch.delenv(demo.DATA_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)  # nothing beside the working directory or the checkout is looked at
+    assert demo.resolve_data(None) is None and demo.default_data_dir() is None
+    assert demo.resolve_data(scene_folder) == scene_folder
+    monkeypatch.setenv(demo.DATA_ENV, "")
+    assert demo.resolve_data(None) is None
+    monkeypatch.setenv(demo.DATA_ENV, str(scene_folder))
+    assert demo.resolve_data(None) == scene_folder
+    other = tmp_path / "other"
+    (other / "images").mkdir(parents=True)
+    assert demo.resolve_data(other) == other  # --data wins over the variable
+
+
+def test_a_wrong_demo_data_variable_is_an_error_naming_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(demo.DATA_ENV, str(tmp_path / "nowhere"))
+    with pytest.raises(ValueError, match=r"FREQAUG_DEMO_DATA=.*nowhere: expected a folder with images/"):
+        demo.resolve_data(None)
+    out = tmp_path / "out"
+    assert cli.main(["demo", "--out", str(out), "--train-steps", "0", "0"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("freqaug demo: error: $FREQAUG_DEMO_DATA=") and "\n" not in err
+    assert not out.exists()  # refused before anything was written
+
+
+def test_demo_help_names_the_lookup(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["demo", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert exc.value.code == 0 and "$FREQAUG_DEMO_DATA" in text and "drawn street scenes" in text
+    assert "FREQAUG_DEMO_DATA" in demo.__doc__ and "--data" in demo.__doc__
+
+
+def test_no_library_default_points_outside_the_package():
+    offenders = [f"{path.relative_to(ROOT)}:{i}" for path in sorted((ROOT / "freqaug").rglob("*.py"))
+                 for i, line in enumerate(path.read_text().splitlines(), 1) if "shared/data" in line
+                 or '"shared"' in line or "/work/" in line]
+    assert offenders == []
+
+
+# ---- --version and --device ------------------------------------------------------------------------
+
+def test_version_flag_prints_the_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out == f"freqaug {freqaug.__version__}\n"
+    from freqaug._version import __version__
+
+    assert freqaug.__version__ == __version__ and __version__.count(".") == 2
+
+
+def test_the_bundle_layer_reads_the_version_without_the_package_face():
+    for path in sorted((ROOT / "freqaug" / "bundle").rglob("*.py")):
+        assert "from freqaug import" not in path.read_text(), path.name
+
+
+DEVICE_COMMANDS = {
+    "generate": ["generate", "b.safetensors", "--n", "2", "--out", "g"],
+    "expand": ["expand", "--data", "d", "--bundle", "b.safetensors", "--ratio", "1", "--out", "e"],
+    "train": ["train", "--data", "d", "--out", "r"],
+    "eval": ["eval", "b.safetensors", "--data", "d"],
+    "train-segnet": ["train-segnet", "--data", "d", "--out", "s.safetensors"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(DEVICE_COMMANDS))
+def test_a_bad_device_is_a_usage_error(command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main([*DEVICE_COMMANDS[command], "--device", "potato"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1] == (f"freqaug {command}: error: argument --device: "
+                                            "'potato': expected cpu, cuda or cuda:N")
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda", "cuda:0", "cuda:3"])
+def test_good_devices_parse(device):
+    for argv in DEVICE_COMMANDS.values():
+        assert cli.build_parser().parse_args([*argv, "--device", device]).device == device
+    assert cli.build_parser().parse_args(DEVICE_COMMANDS["generate"]).device == "cpu"
+
+
+@pytest.mark.parametrize("device", ["cuda:", "cuda:x", "CPU", "gpu", "cuda:0 ", ""])
+def test_near_miss_devices_are_refused(device, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main([*DEVICE_COMMANDS["generate"], "--device", device])
+    assert exc.value.code == 2 and "expected cpu, cuda or cuda:N" in capsys.readouterr().err
+
+
+# ---- what ships beside the code ---------------------------------------------------------------------
+
+def test_license_and_typing_marker_ship():
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert meta["project"]["license"] == {"text": "MIT"}
+    license_text = (ROOT / "LICENSE").read_text()
+    assert license_text.startswith("MIT License") and "Copyright (c) 2026 the freqaug authors" in license_text
+    assert (ROOT / "freqaug" / "py.typed").read_bytes() == b""
+    assert "py.typed" in meta["tool"]["setuptools"]["package-data"]["freqaug"]
+    assert "version" in meta["project"]["dynamic"] and "version" not in meta["project"]
+    assert meta["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "freqaug._version.__version__"}

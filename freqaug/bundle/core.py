@@ -20,6 +20,7 @@ from torch import Tensor
 
 from freqaug._files import fsync_dir, sha256_bytes, write_atomic
 from freqaug._json import parse_json
+from freqaug._version import __version__
 from freqaug.bands import BandSpec
 from freqaug.data import ClassSet
 from freqaug.bundle.manifest import (
@@ -269,8 +270,6 @@ def _parse_manifest(path: Path, metadata: Mapping[str, str]) -> dict[str, Any]:
 
 def _check_format(fields: ManifestReader) -> None:
     """The file is a freqaug bundle of a format version this reader knows."""
-    from freqaug import __version__
-
     fields.expect_equal("format", "a string", FORMAT, "a freqaug bundle")
     version = fields.get("format_version", "an integer")
     writer = fields.get("freqaug_version", "a string")
@@ -314,8 +313,6 @@ def _expected_state(fields: ManifestReader, config: FreqGANConfig) -> dict[str, 
 
 def _check_tensors(fields: ManifestReader, tensors: Mapping[str, Tensor], expected: Mapping[str, Tensor]) -> None:
     """Tensor names, dtypes and shapes equal the rebuilt model's state dict; values are finite."""
-    from freqaug import __version__
-
     path = fields.path
     versions = f"(written by freqaug {fields.manifest['freqaug_version']}, read by {__version__})"
     missing = sorted(set(expected) - set(tensors))

@@ -13,6 +13,7 @@ from typing import Any, Callable, Mapping
 import torch
 from torch import Tensor
 
+from freqaug._version import __version__
 from freqaug.models import FreqGAN
 from freqaug.models.config import BASELINE
 
@@ -98,8 +99,6 @@ def classes_list(model: FreqGAN) -> list[str] | None:
 
 def build_manifest(model: FreqGAN, tensors: Mapping[str, Tensor], provenance: Mapping[str, Any]) -> dict[str, Any]:
     """Every manifest field for ``model`` whose float32 ``tensors`` are written beside it."""
-    from freqaug import __version__
-
     config = model.config
     return {
         "format": FORMAT,

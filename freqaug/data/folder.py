@@ -5,7 +5,7 @@ Layout of ``root``::
     root/images/<name>.png    RGB (or grey / RGBA) images; *.png, *.jpg, *.jpeg, *.bmp
     root/labels/<name>.png    optional: single-channel uint8 class id per pixel, same file name
 
-e.g. ``/work/shared/data/camvid/128x96/train``.
+e.g. ``camvid/128x96/train``.
 """
 from __future__ import annotations
 
