@@ -428,8 +428,12 @@ def markdown(results: dict[str, Any], command: str) -> str:
         p = r["provenance"]
         lines.append(f"| {r['regime']} | {r['budget']} | {r['seed']} | {r['arm']} | {100 * r['miou']:.1f} | "
                      f"{100 * r['mpc']:.1f} | {r['seconds']:.0f} | {r['eval_seconds']:.0f} | "
-                     f"{p['load_average_1min_after']:.2f} | {p['trained']} |")
+                     f"{_load(p['load_average_1min_after'])} | {p['trained']} |")
     return "\n".join(lines) + "\n"
+
+
+def _load(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def per_corruption_lines(groups: dict, regime: str, budget: int) -> list[str]:
