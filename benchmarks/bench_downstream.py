@@ -293,7 +293,7 @@ def arm_cost(arms: list[str], data: dict[str, Any], args: argparse.Namespace, re
         index = torch.randint(len(train_x), (args.batch_size,), generator=generator)
         x, y = train_x[index], train_y[index]
         start = time.perf_counter()
-        loss = torch.nn.functional.cross_entropy(model(x), y, ignore_index=IGNORE_INDEX)
+        loss = torch.nn.functional.cross_entropy(model(x), y.long(), ignore_index=IGNORE_INDEX)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
