@@ -256,8 +256,13 @@ def run_one(key: tuple[str, str, int, int], data: dict[str, Any], suite: dict, a
     model, meta = trained_model(key, data, args)
     start = time.perf_counter()
     scores = score(model, data, suite)
+    train_x, train_y = data["train"]
+    index = labelled_subset(len(train_x), regime)
+    fit = evaluate_segmentation(model, train_x[index], train_y[index], num_classes=NUM_CLASSES,
+                                ignore_index=IGNORE_INDEX, batch_size=64)
     return {
         "regime": regime, "arm": arm, "budget": budget, "seed": seed, **scores,
+        "train_miou": fit["miou"],  # clean mIoU on the labelled train images: near 1 = no longer under-fitting
         "seconds": meta["seconds"], "pool_seconds": meta["pool_seconds"],
         "seconds_per_step": round(meta["seconds"] / max(budget, 1), 4),
         "eval_seconds": round(time.perf_counter() - start, 2),

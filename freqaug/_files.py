@@ -31,6 +31,9 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except PermissionError:
+        tmp.unlink(missing_ok=True)
+        raise PermissionError(f"{path}: cannot write here (permission denied on folder {path.parent}/)") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

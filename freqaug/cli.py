@@ -53,12 +53,22 @@ def _train(args: argparse.Namespace) -> int:
         if args.stage1_from is not None:
             overrides.update(_stage1_from(args.stage1_from))
         config = dataclasses.replace(config, **overrides)
-    elif (args.config or args.single or args.conditional or args.labelmix is not None or args.stage1_steps is not None
-          or args.stage2_steps is not None or args.baseline_input is not None or args.stage1_from is not None
-          or args.band_updates is not None):
-        print("freqaug train: --resume continues with the run's own config.json; drop --config/--stage*-steps/--single/"
-              "--conditional/--oasis/--labelmix/--baseline-input/--stage1-from/--band-updates", file=sys.stderr)
+    elif (args.config or args.single or args.conditional or args.labelmix is not None
+          or args.baseline_input is not None or args.stage1_from is not None or args.band_updates is not None):
+        print("freqaug train: --resume continues with the run's own config.json; drop --config/--single/"
+              "--conditional/--oasis/--labelmix/--baseline-input/--stage1-from/--band-updates (--stage1-steps and "
+              "--stage2-steps may extend the run)", file=sys.stderr)
         return 2
+    elif args.stage1_steps is not None or args.stage2_steps is not None:  # extend a run: larger totals
+        from freqaug.train.run import saved_run_config
+
+        saved = saved_run_config(_run_config_path(args.out))
+        config = dataclasses.replace(saved, stage1_steps=_given(args.stage1_steps, saved.stage1_steps),
+                                     stage2_steps=_given(args.stage2_steps, saved.stage2_steps))
+    from freqaug.train.checkpoint import CHECKPOINT_NAME
+
+    if not args.resume and (args.out / CHECKPOINT_NAME).exists():  # refused before the data is read
+        raise ValueError(f"{args.out / CHECKPOINT_NAME}: the run folder already holds a run; pass --resume or another --out")
     model = config.model if config else _saved_model(args.out)
     labels = None
     if model.layout is None:
@@ -70,7 +80,13 @@ def _train(args: argparse.Namespace) -> int:
         images = images * 2 - 1
     device = _init_distributed(args.device)
     try:
-        trainer = train_run(args.out, images, config, labels=labels, resume=args.resume, device=device)
+        callbacks = [] if args.tensorboard is None else [_tensorboard(args, config or _saved_config(args.out))]
+        try:
+            trainer = train_run(args.out, images, config, labels=labels, resume=args.resume, device=device,
+                                callbacks=callbacks)
+        finally:
+            for callback in callbacks:
+                callback.close()
     except KeyboardInterrupt as stop:
         print(f"freqaug train: {stop}", file=sys.stderr)
         return 130
@@ -132,14 +148,37 @@ def _band_count(text: str) -> tuple[str, int]:
     return band, int(count)
 
 
-def _saved_model(run_dir: Path):
-    """The model config of the run in ``run_dir`` (for --resume)."""
-    from freqaug.train.run import RunConfig
-
+def _run_config_path(run_dir: Path) -> Path:
+    """``run_dir``/config.json, which --resume needs."""
     config = run_dir / "config.json"
     if not config.is_file():
         raise ValueError(f"{config}: --resume needs the run folder of an earlier run")
-    return RunConfig.from_file(config).model
+    return config
+
+
+def _saved_config(run_dir: Path):
+    """The config of the run in ``run_dir`` (for --resume)."""
+    from freqaug.train.run import RunConfig
+
+    return RunConfig.from_file(_run_config_path(run_dir))
+
+
+def _saved_model(run_dir: Path):
+    """The model config of the run in ``run_dir`` (for --resume)."""
+    return _saved_config(run_dir).model
+
+
+def _given(value, default):
+    return default if value is None else value
+
+
+def _tensorboard(args: argparse.Namespace, config):
+    """The TensorBoard callback of ``--tensorboard [DIR]`` (default DIR: RUN/tensorboard)."""
+    from freqaug.train.observe import TensorBoardLogger
+    from freqaug.train.run import sample_images
+
+    log_dir = args.out / "tensorboard" if args.tensorboard is True else Path(args.tensorboard)
+    return TensorBoardLogger(log_dir, image_every=config.sample_every, sample=sample_images)
 
 
 def _conditional(model, classes_path: Path | None, *, oasis: bool = False):
@@ -190,13 +229,9 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _load_for_writing(path: Path, device: str):
-    """The bundle on ``device``, after checking that the device exists."""
-    import torch
-
+    """The bundle on ``device`` (main has checked that the device exists)."""
     from freqaug.bundle import load_bundle
 
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"--device {device}: no CUDA device is available here; use --device cpu")
     return load_bundle(path, device=device)
 
 
@@ -223,7 +258,7 @@ def _expand(args: argparse.Namespace) -> int:
         config = LabelAugConfig()
         edit = {"label_edit": lambda labels, donors, gen: edit_labels(labels, donors, config, gen),
                 "label_edit_config": {"label_aug": config.to_dict()}}
-    report = expand_dataset(args.data, bundle, args.out, ratio=args.ratio, seed=args.seed, link=not args.copy,
+    report = expand_dataset(args.data, bundle, args.out, ratio=args.ratio, seed=args.seed, link=args.link,
                             batch_size=args.batch_size, **edit)
     print(f"{args.out}/: {report.real} real images ({report.linked} files linked, {report.copied} copied) + "
           f"{report.synthetic.total} synthetic ({report.synthetic.written} written, {report.synthetic.reused} kept); "
@@ -292,8 +327,10 @@ def _add_bundle_commands(sub) -> None:
     expand.add_argument("--bundle", type=Path, required=True, help="bundle file (.safetensors)")
     expand.add_argument("--ratio", type=_ratio, required=True, help="synthetic images per real image (e.g. 0.5)")
     how = expand.add_mutually_exclusive_group()
-    how.add_argument("--link", action="store_true", help="hard-link the real files (the default; copies if impossible)")
-    how.add_argument("--copy", action="store_true", help="copy the real files")
+    how.add_argument("--link", action="store_true",
+                     help="hard-link the real files instead of copying them (no space taken, but editing the copy edits "
+                          "the source data set; copies where links are impossible)")
+    how.add_argument("--copy", action="store_true", help="copy the real files (the default)")
     expand.add_argument("--label-aug", action="store_true",
                         help="a layout-conditional bundle: edit the real label maps first (flip, shift, class-preserving "
                              "copy-paste; freqaug.augment.LabelAugConfig defaults)")
@@ -378,6 +415,15 @@ def _add_eval_commands(sub) -> None:
     seg.set_defaults(func=_train_segnet)
 
 
+def _add_runtime_options(parser: argparse.ArgumentParser, *, threads: bool = True) -> None:
+    """Options every command takes: --quiet, and --threads for the ones that compute."""
+    parser.add_argument("--quiet", action="store_true", help="no progress bars (TQDM_DISABLE=1 does the same)")
+    if threads:
+        parser.add_argument("--threads", type=_count(1), default=None, metavar="N",
+                            help="torch threads (default: the cores this process may run on; 1 on a machine shared "
+                                 "with other jobs)")
+
+
 def _add_generation_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by generate and expand: output folder, seed, batch size, device."""
     parser.add_argument("--out", type=Path, required=True, help="output folder (new or empty, or an earlier run's)")
@@ -407,8 +453,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", type=Path, required=True, help="folder with images/ (e.g. camvid/128x96/train)")
     train.add_argument("--out", type=Path, required=True, help="run folder: config.json, checkpoint, log, samples")
     train.add_argument("--config", type=Path, default=None, help="RunConfig JSON (model, train, steps)")
-    train.add_argument("--stage1-steps", type=int, default=None, help="total stage-1 steps (overrides the config)")
-    train.add_argument("--stage2-steps", type=int, default=None, help="total stage-2 steps (overrides the config)")
+    train.add_argument("--stage1-steps", type=_count(0), default=None,
+                       help="total stage-1 steps (overrides the config; with --resume: extends the run)")
+    train.add_argument("--stage2-steps", type=_count(0), default=None,
+                       help="total stage-2 steps (overrides the config; with --resume: extends a finished run)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     train.add_argument("--single", action="store_true",
                        help="train the single-GAN control: the baseline generator alone on full images")
@@ -435,22 +483,36 @@ def build_parser() -> argparse.ArgumentParser:
                             "train.band_updates (default coarse=8: the coarse band, LL2 or low, is cheap and sets the "
                             "layout; coarse=1 gives every band one update)")
     train.add_argument("--device", type=_device, default="cpu", help=_DEVICE_HELP)
+    train.add_argument("--tensorboard", nargs="?", const=True, default=None, metavar="DIR",
+                       help="also write losses, alpha and sample grids as TensorBoard events to DIR (default "
+                            "OUT/tensorboard; needs pip install 'freqaug[tensorboard]')")
     train.add_argument("--skip-bad", action="store_true",
                        help="leave unreadable or corrupt image files (with --conditional also pairs with a missing, "
                             "mis-sized or invalid label map) out, with a warning and a count, instead of stopping")
     train.set_defaults(func=_train)
     _add_bundle_commands(sub)
     _add_eval_commands(sub)
+    for name, command in sub.choices.items():
+        _add_runtime_options(command, threads=name not in ("inspect", "export"))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run the sub-command; exit code 0 on success, 1 on a clear error, 2 on usage."""
     args = build_parser().parse_args(argv)
-    from freqaug.runtime import keep_freed_memory
+    import torch
+
+    from freqaug._progress import quiet, set_quiet
+    from freqaug.runtime import keep_freed_memory, use_threads
 
     keep_freed_memory()  # an application may tune its allocator: fewer page faults, steadier speed
+    _log_to_stderr(quiet=args.quiet)
+    was_quiet, was_threads = quiet(), torch.get_num_threads()
     try:
+        set_quiet(was_quiet or args.quiet)
+        if hasattr(args, "threads"):
+            use_threads(args.threads)
+        _check_before_work(args)
         return args.func(args)
     except (ValueError, TypeError, OSError) as err:
         print(f"freqaug {args.command}: error: {err}", file=sys.stderr)
@@ -459,6 +521,41 @@ def main(argv: list[str] | None = None) -> int:
         print(f"freqaug {args.command}: interrupted; what was written is kept, rerun the command to resume",
               file=sys.stderr)
         return 130
+    finally:  # a caller in the same process (a notebook, a test) gets its settings back
+        set_quiet(was_quiet)
+        torch.set_num_threads(was_threads)
+
+
+_FOLDER_OUT = ("demo", "train", "generate", "expand", "eval")
+
+
+def _log_to_stderr(*, quiet: bool) -> None:
+    """The library logs through ``logging`` (logger ``freqaug``); the command shows its INFO lines on stderr
+    (warnings only with --quiet), unless the caller has configured that logger already."""
+    import logging
+
+    logger = logging.getLogger("freqaug")
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    if not logger.handlers:
+        logger.addHandler(_StderrHandler())
+
+
+class _StderrHandler(__import__("logging").Handler):
+    """A log handler writing ``freqaug: message`` lines to the sys.stderr of the moment (not of its creation)."""
+
+    def emit(self, record) -> None:
+        print(f"freqaug: {record.getMessage()}", file=sys.stderr)
+
+
+def _check_before_work(args: argparse.Namespace) -> None:
+    """What can be refused before any data is read: a missing CUDA device, an --out folder that is a file."""
+    from freqaug._checks import require_device
+
+    if getattr(args, "device", None):
+        require_device(args.device, "--device")
+    out = getattr(args, "out", None)
+    if args.command in _FOLDER_OUT and out is not None and out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out}: is a file; expected a folder (new, empty, or one this command wrote before)")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
+from freqaug._progress import progress_bar
 
 from freqaug.bands import BandSpec, compose, decompose
 from freqaug.data import load_images, synthetic_batch
@@ -98,7 +98,7 @@ def run_demo(
     images, source = load_scenes(data, n, seed)
     report: dict = {"source": source, "images": list(images.shape), "specs": {}}
     curves = {"image": radial_power_spectrum(images)}
-    for name, spec in tqdm(DEMO_SPECS.items(), desc="band transforms", unit="spec"):
+    for name, spec in progress_bar(DEMO_SPECS.items(), desc="band transforms", unit="spec"):
         bands = decompose(images, spec)
         rec = compose(bands, spec, size=tuple(images.shape[-2:]))
         save_band_grid(images[0], {k: v[0] for k, v in bands.items()}, spec, out / f"bands_{name}.png",
@@ -134,7 +134,11 @@ def run_training_demo(run_dir: Path, data: Path | None, steps: tuple[int, int], 
         "sample_every": max(1, sum(steps) // 3),
     })
     if data is not None and (data / "images").is_dir():
-        images, source = load_images(data, size=size), str(data)
+        import warnings
+
+        with warnings.catch_warnings():  # the demo shrinks the scenes to its small model on purpose
+            warnings.filterwarnings("ignore", message=".*resized .* image", category=UserWarning)
+            images, source = load_images(data, size=size), str(data)
     else:
         images, _ = synthetic_batch(256, size=size, seed=seed)
         source = f"256 synthetic street scenes (seed {seed})"

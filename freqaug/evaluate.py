@@ -26,7 +26,7 @@ from typing import Any, Callable, Mapping, NamedTuple
 import numpy as np
 import torch
 from torch import Tensor
-from tqdm.auto import tqdm
+from freqaug._progress import progress_bar
 
 from freqaug._files import sha256_file, write_atomic
 from freqaug.bands import BandSpec, decompose
@@ -107,7 +107,7 @@ def load_real_images(data: str | os.PathLike[str]) -> Tensor:
     files = sorted(p for p in data.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
     if not files:
         raise DataError(f"{data}: no image files and no images/ folder; expected {data}/*.png or {data}/images/*.png")
-    images = [read_image(p) for p in tqdm(files, desc=f"loading {data.name}", unit="img", disable=len(files) < 50)]
+    images = [read_image(p) for p in progress_bar(files, desc=f"loading {data.name}", unit="img", disable=len(files) < 50)]
     for path, img in zip(files, images):
         if img.shape != images[0].shape:
             raise DataError(f"{path}: image is {img.shape[1]}x{img.shape[0]} (WxH) but {files[0].name} is "
@@ -160,7 +160,7 @@ def _generate(bundle, n: int, seed: int, batch_size: int, layouts: Tensor | None
     tqdm step per batch (same images whatever ``batch_size``)."""
     chunks = [bundle.generate(min(batch_size, n - first) if layouts is None else layouts[first: first + batch_size],
                               seed=seed, start=first, batch_size=batch_size).cpu()
-              for first in tqdm(range(0, n, batch_size), desc="generate", unit="batch")]
+              for first in progress_bar(range(0, n, batch_size), desc="generate", unit="batch")]
     return torch.cat(chunks)
 
 
@@ -211,7 +211,7 @@ def _band_entry(real: Tensor, fake: Tensor, spec: BandSpec) -> dict[str, Any]:
 
 def _segnet_features(model, images: Tensor, desc: str, batch_size: int) -> Tensor:
     """:func:`segnet_features` of ``images``, one tqdm step per batch."""
-    chunks = tqdm(images.split(batch_size), desc=desc, unit="batch")
+    chunks = progress_bar(images.split(batch_size), desc=desc, unit="batch")
     return torch.cat([segnet_features(model, chunk, batch_size=batch_size) for chunk in chunks])
 
 
@@ -643,7 +643,7 @@ def train_segnet_on_folder(
     """Train a :class:`~freqaug.metrics.SegNet` on a labelled CamVid-layout folder (11 classes, id 11
     ignored), save it to ``out`` and return its scores on that training folder."""
     folder = SegmentationFolder(data, labels=True, num_classes=CAMVID.num_classes, ignore_index=CAMVID.ignore_index)
-    items = [folder[i] for i in tqdm(range(len(folder)), desc=f"loading {folder.root.name}", unit="img")]
+    items = [folder[i] for i in progress_bar(range(len(folder)), desc=f"loading {folder.root.name}", unit="img")]
     images = torch.stack([item["image"] for item in items])
     labels = torch.stack([item["label"] for item in items])
     model = train_segnet(images, labels, num_classes=CAMVID.num_classes, ignore_index=CAMVID.ignore_index,

@@ -253,6 +253,31 @@ def test_missing_file_and_directory(tmp_path):
         load_bundle(tmp_path)
 
 
+@pytest.mark.parametrize("path, device, error, match", [
+    (None, "cpu", TypeError, "path: expected a bundle file path .str or os.PathLike., got NoneType"),
+    ("PATH", "gpu", ValueError, "device: expected 'cpu', 'cuda' or 'cuda:N', got 'gpu'"),
+    ("/dev/null", "cpu", BundleError, "/dev/null: bundle file is not a regular file"),
+])
+def test_load_arguments_are_checked_before_reading(bundle_path, path, device, error, match):
+    with pytest.raises(error, match=match):
+        load_bundle(bundle_path if path == "PATH" else path, device=device)
+
+
+def test_numpy_integers_are_counts_too(bundle):
+    import numpy as np
+
+    assert torch.equal(bundle.generate(np.int64(2), seed=np.int64(1)), bundle.generate(2, seed=1))
+    with pytest.raises(ValueError, match=r"n: expected an integer >= 0 and < 2\*\*63, got 2.0"):
+        bundle.generate(2.0)
+
+
+def test_generate_plans_one_batch_at_a_time():
+    from freqaug.bundle.offline import _blocks
+
+    blocks = _blocks(10**15, 4, {1: {}})  # a plan of every batch would not fit in memory
+    assert next(blocks) == (0, 4, [0, 2, 3]) and next(blocks) == (4, 4, [4, 5, 6, 7])
+
+
 @pytest.mark.parametrize("damage", ["text", "truncated", "header-length", "header-json", "empty"])
 def test_damaged_files_are_named(bundle_path, tmp_path, damage):
     data = bundle_path.read_bytes()

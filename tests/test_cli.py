@@ -184,6 +184,77 @@ def test_near_miss_devices_are_refused(device, capsys):
     assert exc.value.code == 2 and "expected cpu, cuda or cuda:N" in capsys.readouterr().err
 
 
+def test_a_missing_cuda_device_is_refused_before_any_work(tmp_path, capsys, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    data = tmp_path / "never_read"  # does not exist: the device is refused before the data is looked at
+    for command, argv in DEVICE_COMMANDS.items():
+        argv = [a if a != "d" else str(data) for a in argv]
+        assert cli.main([*argv, "--device", "cuda:1"]) == 1, command
+        assert capsys.readouterr().err.strip() == (f"freqaug {command}: error: --device cuda:1: no CUDA device is "
+                                                   "available here; use --device cpu")
+
+
+@pytest.mark.parametrize("command", ["demo", "train", "generate", "expand", "eval"])
+def test_an_out_folder_that_is_a_file_is_refused_before_any_work(command, tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("keep me")
+    argv = {"demo": ["demo"], **DEVICE_COMMANDS}[command]
+    argv = [a if a not in ("g", "e", "r") else str(afile) for a in argv]
+    if command in ("demo", "eval"):
+        argv = [*argv, "--out", str(afile)]
+    assert cli.main(argv) == 1
+    assert capsys.readouterr().err.strip() == (f"freqaug {command}: error: --out {afile}: is a file; expected a "
+                                               "folder (new, empty, or one this command wrote before)")
+    assert afile.read_text() == "keep me"
+
+
+def test_inspect_names_a_path_that_is_not_a_regular_file(capsys):
+    assert cli.main(["inspect", "/dev/null"]) == 1
+    assert "/dev/null: bundle file is not a regular file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", sorted(DEVICE_COMMANDS) + ["demo"])
+def test_every_long_command_takes_quiet_and_threads(command):
+    argv = {"demo": ["demo"], **DEVICE_COMMANDS}[command]
+    args = cli.build_parser().parse_args([*argv, "--quiet", "--threads", "3"])
+    assert args.quiet is True and args.threads == 3
+    assert cli.build_parser().parse_args(argv).threads is None  # None: the cores this process may use
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args([*argv, "--threads", "0"])
+    assert cli.build_parser().parse_args(["inspect", "b.safetensors", "--quiet"]).quiet is True
+
+
+def test_threads_apply_during_the_command_and_are_restored(tmp_path, monkeypatch):
+    import torch
+
+    from freqaug import runtime
+
+    seen = {}
+    monkeypatch.setattr(cli, "_demo", lambda args: seen.setdefault("threads", torch.get_num_threads()) and 0)
+    monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    before = torch.get_num_threads()
+    assert cli.main(["demo", "--out", str(tmp_path / "d"), "--threads", "1"]) == 0
+    assert seen.pop("threads") == 1 and torch.get_num_threads() == before
+    assert cli.main(["demo", "--out", str(tmp_path / "d")]) == 0
+    assert seen.pop("threads") == 3 and torch.get_num_threads() == before  # default: the usable cores
+
+
+def test_quiet_silences_every_progress_bar(monkeypatch):
+    from freqaug import _progress
+
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    assert not _progress.progress_bar(range(3)).disable
+    _progress.set_quiet()
+    try:
+        assert _progress.progress_bar(range(3)).disable
+    finally:
+        _progress.set_quiet(False)
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    assert _progress.progress_bar(range(3)).disable
+
+
 # ---- what ships beside the code ---------------------------------------------------------------------
 
 def test_license_and_typing_marker_ship():

@@ -229,7 +229,7 @@ def test_unwritable_output_is_a_clear_error(bundle_path, tmp_path, capsys):
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
     assert cli.main(["generate", str(bundle_path), "--n", "2", "--out", str(blocker)]) == 1
-    assert "exists and is not a folder" in capsys.readouterr().err
+    assert "is a file; expected a folder" in capsys.readouterr().err  # refused before the bundle is read
     assert cli.main(["generate", str(bundle_path), "--n", "2", "--out", str(blocker / "sub")]) == 1
     assert "cannot create or open the output folder" in capsys.readouterr().err
 
@@ -298,7 +298,7 @@ def test_cuda_without_a_device_is_a_clear_error(bundle_path, tmp_path, capsys):
 
 def test_expand_links_real_files_and_adds_synthetic_ones(data_dir, bundle_path, reference, tmp_path, capsys):
     out = tmp_path / "expanded"
-    argv = ["expand", "--data", str(data_dir), "--bundle", str(bundle_path), "--out", str(out), "--ratio", "0.5"]
+    argv = ["expand", "--data", str(data_dir), "--bundle", str(bundle_path), "--out", str(out), "--link", "--ratio", "0.5"]
     assert cli.main(argv) == 0
     assert "6 real images" in capsys.readouterr().out
     real = sorted(p.name for p in (data_dir / "images").iterdir())
@@ -310,6 +310,7 @@ def test_expand_links_real_files_and_adds_synthetic_ones(data_dir, bundle_path, 
         assert (out / "images" / f"synthetic_{k:06d}.png").read_bytes() == reference[f"{k:06d}.png"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["real"] == 6 and manifest["synthetic"] == 3 and manifest["synthetic_labels"] is None
+    assert manifest["real_files"] == {"asked": "link", "linked": 12, "copied": 0, "kept": 0}
     assert "unconditional" in manifest["note"]
     sources = [(f["source"], f["label"] is None) for f in manifest["files"]]
     assert sources == [("real", False)] * 6 + [("synthetic", True)] * 3
@@ -321,11 +322,13 @@ def test_expand_links_real_files_and_adds_synthetic_ones(data_dir, bundle_path, 
     assert "(3 written, 3 kept)" in capsys.readouterr().out.splitlines()[-1]
 
 
-def test_expand_copy_and_a_size_mismatch(data_dir, bundle_path, tmp_path, capsys):
+@pytest.mark.parametrize("flag", [[], ["--copy"]], ids=["default", "copy"])
+def test_expand_copies_by_default_and_a_size_mismatch(flag, data_dir, bundle_path, tmp_path, capsys):
     out = tmp_path / "copied"
-    argv = ["expand", "--data", str(data_dir), "--bundle", str(bundle_path), "--out", str(out), "--ratio", "0", "--copy"]
+    argv = ["expand", "--data", str(data_dir), "--bundle", str(bundle_path), "--out", str(out), "--ratio", "0", *flag]
     assert cli.main(argv) == 0
     assert not os.path.samefile(out / "images" / "s0.png", data_dir / "images" / "s0.png")
+    assert json.loads((out / "manifest.json").read_text())["real_files"]["asked"] == "copy"
     assert (out / "images" / "s0.png").read_bytes() == (data_dir / "images" / "s0.png").read_bytes()
     big = write_scenes(tmp_path / "big", 2, (32, 48), labels=False)
     argv = ["expand", "--data", str(big), "--bundle", str(bundle_path), "--out", str(tmp_path / "x"), "--ratio", "1"]
@@ -447,7 +450,8 @@ def test_expand_with_a_conditional_bundle_writes_labelled_pairs(cond_path, data_
         assert np.array_equal(label, read_label_png(data_dir / entry["layout"]))
         image = offline.to_uint8(bundle.generate(torch.from_numpy(label)[None], seed=0, start=entry["index"]))[0]
         assert np.array_equal(cv2.imread(str(out / entry["image"])), image)
-    assert os.path.samefile(out / "labels" / "s0.png", data_dir / "labels" / "s0.png")
+    assert not os.path.samefile(out / "labels" / "s0.png", data_dir / "labels" / "s0.png")  # copied by default
+    assert (out / "labels" / "s0.png").read_bytes() == (data_dir / "labels" / "s0.png").read_bytes()
     assert cli.main(argv[:-3] + ["2"]) == 0  # a larger ratio adds only the new pairs
     assert "(6 written, 6 kept)" in capsys.readouterr().out.splitlines()[-1]
     assert len(list((out / "labels").glob("synthetic_*.png"))) == 12

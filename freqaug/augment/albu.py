@@ -14,7 +14,11 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations checks 
 
 from typing import Any, Sequence  # noqa: E402
 
-import albumentations as A  # noqa: E402
+try:
+    import albumentations as A  # noqa: E402
+except ImportError as err:  # an optional extra: torchvision-only users need not install it
+    raise ImportError("freqaug.augment.albu needs albumentations 2.0.8 (the MIT release): "
+                      f"pip install 'freqaug[albumentations]' ({err})") from None
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch.utils.data import get_worker_info  # noqa: E402

@@ -38,7 +38,7 @@ class FreqAugBatch(nn.Module):
         weight: float | None = None,
         device: str | torch.device | None = None,
         seed: int | None = None,
-        ignore_index: int = 255,
+        ignore_index: int = AugmentConfig.ignore_index,
     ) -> None:
         super().__init__()
         config = AugmentConfig(bundle_path, mode=mode, p=p, strength=strength, bands=bands, weight=weight,

@@ -25,6 +25,7 @@ from freqaug.augment.labelmaps import check_label_maps, resize_labels
 from freqaug.augment.params import AugmentConfig, sample_params
 from freqaug.bands._checks import check_unit_range
 from freqaug.bundle import Bundle, load_bundle
+from freqaug.runtime import usable_cores
 
 __all__ = [
     "FreqAugmenter",
@@ -57,14 +58,6 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 # ---- per-process plumbing ------------------------------------------------------------------------
-
-def usable_cores() -> int:
-    """CPU cores this process may run on (its affinity mask, which containers and taskset narrow)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
 
 def worker_threads(num_workers: int) -> int:
     """torch intra-op threads for each of ``num_workers`` DataLoader workers: ``max(1, cores // workers)``."""

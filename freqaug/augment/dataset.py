@@ -14,17 +14,20 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from freqaug.augment._convert import from_unit_float
+from freqaug.augment._convert import ImageFormat, copy_value, from_unit_float, mask_like, mask_to_tensor
 from freqaug.augment.bank import SyntheticBank
 from freqaug.augment.core import bundle_layouts, load_cached, mix_seeds
 from freqaug.augment.functional import resize_images
 from freqaug.bands._checks import check_unit_range
 from freqaug.augment.labelmaps import LabelAugConfig, edit_labels
 from freqaug.augment.params import check_device
+from freqaug._checks import check_int
+from freqaug.data.classes import CAMVID
 
 __all__ = ["SyntheticMix"]
 
@@ -37,16 +40,10 @@ def _as_dict(item: Any) -> dict[str, Any]:
         return dict(item)
     if isinstance(item, (tuple, list)) and len(item) in (1, 2):
         return dict(zip(("image", "mask"), item))
-    if isinstance(item, Tensor):
+    if isinstance(item, (Tensor, np.ndarray)) or type(item).__module__.startswith("PIL."):
         return {"image": item}
     what = f"a {len(item)}-tuple" if isinstance(item, (tuple, list)) else type(item).__name__
     raise TypeError(f"dataset: expected items that are dicts, (image, mask) pairs or image tensors, got {what}")
-
-
-def _check_count(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name}: expected an integer >= 0, got {value!r}")
-    return value
 
 
 class SyntheticMix(Dataset):
@@ -74,7 +71,7 @@ class SyntheticMix(Dataset):
         seed: int = 0,
         device: str = "cpu",
         mask_key: str | None = None,
-        ignore_index: int = 255,
+        ignore_index: int | None = None,
         bank: SyntheticBank | None = None,
         label_aug: LabelAugConfig | None = None,
     ) -> None:
@@ -88,12 +85,16 @@ class SyntheticMix(Dataset):
         if self.real_count == 0:
             raise ValueError("dataset: expected at least one sample (the synthetic ones take its format)")
         self.synthetic_count = round(ratio * self.real_count)
-        self.seed = _check_count(seed, "seed")
+        self.seed = check_int(seed, "seed", 0)
         self.device = check_device(device, "device") or "cpu"
         self.bank = bank
         self.epoch = 0
         bundle = load_cached(self.bundle_path, "cpu")  # a missing or damaged bundle fails here
         self.conditional = bundle.classes is not None
+        if ignore_index is None:  # one source: the bundle's class list, else the data sets' default (CamVid's)
+            classes = bundle.classes if self.conditional and bundle.classes.ignore_index is not None else CAMVID
+            ignore_index = classes.ignore_index
+        self.ignore_index = ignore_index
         self.label_aug = self._check_label_aug(label_aug, bank)
         self._perm: tuple[int, Tensor] | None = None  # (epoch, permutation of the real masks)
         self._blank = self._blank_sample(_as_dict(dataset[0]), mask_key, ignore_index, bundle.channels)
@@ -113,11 +114,8 @@ class SyntheticMix(Dataset):
     def _blank_sample(self, first: dict[str, Any], mask_key: str | None, ignore_index: int,
                       channels: int) -> dict[str, Any]:
         """The synthetic sample's fields but the image, from the first real sample; raises for what cannot be filled."""
-        image = first.get("image")
-        if not isinstance(image, Tensor) or image.ndim != 3 or image.shape[0] != channels:
-            got = tuple(image.shape) if isinstance(image, Tensor) else type(image).__name__
-            raise ValueError(f"dataset: expected samples whose 'image' is a ({channels}, H, W) tensor, got {got} "
-                             "(convert grayscale or RGBA images to RGB first)")
+        self.image_format = ImageFormat.of(first.get("image"), channels, "dataset: the first sample's 'image'")
+        image = self.image_format.to_chw(first["image"])
         if image.dtype != torch.uint8 and not image.is_floating_point():
             raise TypeError(f"dataset: expected uint8 or floating images in [0, 1], got dtype {image.dtype}")
         check_unit_range(image, "dataset: the first sample's 'image'")
@@ -144,10 +142,12 @@ class SyntheticMix(Dataset):
         return blank
 
     @staticmethod
-    def _ignore_mask(mask: Any, ignore_index: int, size: tuple[int, int]) -> Tensor:
-        """A mask like ``mask`` (whose last two dimensions must be the images' ``size``) filled with ``ignore_index``."""
-        if not isinstance(mask, Tensor):
-            raise ValueError(f"dataset: expected the mask to be a tensor, got {type(mask).__name__}")
+    def _ignore_mask(template: Any, ignore_index: int, size: tuple[int, int]) -> Any:
+        """A mask like ``template`` (a tensor, array or PIL image of the images' ``size``) filled with ``ignore_index``."""
+        try:
+            mask = mask_to_tensor(template)
+        except TypeError as err:
+            raise ValueError(f"dataset: {err}") from None
         if mask.ndim < 2 or tuple(mask.shape[-2:]) != size:
             raise ValueError(f"dataset: expected masks of shape (..., {size[0]}, {size[1]}) like the images, "
                              f"got {tuple(mask.shape)}")
@@ -157,14 +157,14 @@ class SyntheticMix(Dataset):
             info = torch.iinfo(mask.dtype)
             if not info.min <= ignore_index <= info.max:
                 raise ValueError(f"ignore_index: {ignore_index} does not fit the masks' dtype {mask.dtype}")
-        return torch.full_like(mask, ignore_index)
+        return mask_like(template, torch.full_like(mask, ignore_index))
 
     def __len__(self) -> int:
         return self.real_count + self.synthetic_count
 
     def set_epoch(self, epoch: int) -> None:
         """Use the synthetic images of ``epoch`` from now on."""
-        self.epoch = _check_count(epoch, "epoch")
+        self.epoch = check_int(epoch, "epoch", 0)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         """Sample ``index``: real below ``len(dataset)``, synthetic from there on."""
@@ -179,15 +179,18 @@ class SyntheticMix(Dataset):
         template = self._blank["image"]
         layout = self._layout(k) if self.conditional else None
         image = resize_images(self._generated(k, layout), tuple(template.shape[-2:]))[0]
-        sample = {key: f"synthetic_{k:06d}" if isinstance(value, str) else value.clone()
+        sample = {key: f"synthetic_{k:06d}" if isinstance(value, str) else copy_value(value)
                   for key, value in self._blank.items() if key != "image"}
         if layout is not None:
-            sample[self.mask_key] = layout
-        return {"image": from_unit_float(image, template.dtype), **sample, "synthetic": True}
+            sample[self.mask_key] = mask_like(self._blank[self.mask_key], layout)
+        image = self.image_format.from_chw(from_unit_float(image, template.dtype))
+        return {"image": image, **sample, "synthetic": True}
 
     def _real_mask(self, index: int) -> Tensor:
         """The mask of real sample ``index`` as it is stored (checked: a tensor of the images' size)."""
         mask = _as_dict(self.dataset[index]).get(self.mask_key)
+        if mask is not None and not isinstance(mask, Tensor):
+            mask = mask_to_tensor(mask)
         size = tuple(self._blank["image"].shape[-2:])
         if not isinstance(mask, Tensor) or tuple(mask.shape[-2:]) != size or mask.numel() != size[0] * size[1]:
             got = tuple(mask.shape) if isinstance(mask, Tensor) else type(mask).__name__

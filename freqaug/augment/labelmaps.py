@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from freqaug._json import known_fields
+from freqaug._checks import check_unit
 
 __all__ = [
     "LabelAugConfig",
@@ -80,12 +81,6 @@ def paste_classes(labels: Tensor, donors: Tensor, classes: Tensor) -> Tensor:
     return torch.where(paste, ids.clamp(min=0).to(labels.dtype).expand_as(labels), labels)
 
 
-def _check_unit(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ValueError(f"LabelAugConfig.{name}: expected a number in [0, 1], got {value!r}")
-    return float(value)
-
-
 @dataclass(frozen=True)
 class LabelAugConfig:
     """How layouts are edited before generating. flip: chance of a left-right mirror; shift: chance of a
@@ -102,7 +97,7 @@ class LabelAugConfig:
 
     def __post_init__(self) -> None:
         for name in ("flip", "shift", "max_shift", "paste"):
-            object.__setattr__(self, name, _check_unit(getattr(self, name), name))
+            object.__setattr__(self, name, check_unit(getattr(self, name), f"LabelAugConfig.{name}"))
         ids = self.paste_classes
         if isinstance(ids, (str, bytes)) or not isinstance(ids, (tuple, list)) or not all(
             isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in ids

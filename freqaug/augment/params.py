@@ -16,6 +16,8 @@ import torch
 from torch import Tensor
 
 from freqaug._json import known_fields
+from freqaug._checks import check_unit
+from freqaug.data.classes import CAMVID
 
 __all__ = ["MODES", "AugmentConfig", "Mode", "sample_params"]
 
@@ -27,22 +29,11 @@ phase; ``blend``: mix whole images; ``replace``: swap the image."""
 MODES: tuple[str, ...] = ("bands", "coarse", "amplitude", "blend", "replace")
 
 
-def _is_number(value: object) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, float))
-
-
-def _check_unit(value: object, name: str) -> float:
-    """``value`` as a float if it is a number in [0, 1], else raise naming ``name``."""
-    if not _is_number(value) or not 0.0 <= float(value) <= 1.0:  # type: ignore[arg-type]
-        raise ValueError(f"{name}: expected a number in [0, 1], got {value!r}")
-    return float(value)  # type: ignore[arg-type]
-
-
 def _check_strength(value: object) -> tuple[float, float]:
     """``value`` as (lo, hi) with 0 <= lo <= hi <= 1."""
     if isinstance(value, str) or not isinstance(value, (tuple, list)) or len(value) != 2:
         raise ValueError(f"AugmentConfig.strength: expected a pair (lo, hi) with 0 <= lo <= hi <= 1, got {value!r}")
-    lo, hi = (_check_unit(v, "AugmentConfig.strength") for v in value)
+    lo, hi = (check_unit(v, "AugmentConfig.strength") for v in value)
     if lo > hi:
         raise ValueError(f"AugmentConfig.strength: expected lo <= hi, got {tuple(value)!r}")
     return lo, hi
@@ -83,7 +74,7 @@ class AugmentConfig:
     weight: float | None = None
     device: str | None = "cpu"
     seed: int | None = None
-    ignore_index: int = 255
+    ignore_index: int = CAMVID.ignore_index  # one default for every front-end and data set (CamVid's 11)
 
     def __post_init__(self) -> None:
         path = self.bundle_path
@@ -92,11 +83,11 @@ class AugmentConfig:
         self._set("bundle_path", os.fspath(path))
         if self.mode not in MODES:
             raise ValueError(f"AugmentConfig.mode: expected one of {', '.join(map(repr, MODES))}, got {self.mode!r}")
-        self._set("p", _check_unit(self.p, "AugmentConfig.p"))
+        self._set("p", check_unit(self.p, "AugmentConfig.p"))
         self._set("strength", _check_strength(self.strength))
         self._set("bands", self._checked_bands())
         if self.weight is not None:
-            self._set("weight", _check_unit(self.weight, "AugmentConfig.weight"))
+            self._set("weight", check_unit(self.weight, "AugmentConfig.weight"))
             self._only_for("weight", "blend")
         self._set("device", check_device(self.device))
         if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0):

@@ -4,6 +4,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from freqaug._checks import check_choice, check_int, check_positive_int  # noqa: F401 (re-exported)
+
 
 def check_image(x: object, name: str = "x", *, check_finite: bool = False) -> Tensor:
     """Return ``x`` if it is a floating (N, C, H, W) tensor, else raise naming ``name``."""
@@ -47,27 +49,6 @@ def check_transition(transition: float, cutoff: float) -> float:
             f"got {transition!r}"
         )
     return float(transition)
-
-
-def check_choice(value: object, name: str, choices: tuple[str, ...]) -> str:
-    """Return ``value`` if it is one of ``choices``."""
-    if value not in choices:
-        raise ValueError(f"{name}: expected one of {', '.join(map(repr, choices))}, got {value!r}")
-    return value  # type: ignore[return-value]
-
-
-def check_positive_int(value: object, name: str) -> int:
-    """Return ``value`` if it is a positive integer (not a bool), else raise naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-    return value
-
-
-def check_int(value: object, name: str, minimum: int) -> int:
-    """Return ``value`` if it is an int >= ``minimum`` (not a bool), else raise naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name}: expected an int >= {minimum}, got {value!r}")
-    return value
 
 
 def check_window(cutoff: float, shape: str, transition: float) -> tuple[float, str, float]:

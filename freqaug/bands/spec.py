@@ -157,6 +157,7 @@ def decompose(x: Tensor, spec: BandSpec, *, check_finite: bool = False) -> dict[
     bands they touch. ``check_finite=True`` checks once and raises a ValueError instead.
     """
     check_image(x, check_finite=check_finite)
+    _check_spec(spec)
     if spec.kind == "dwt":
         check_level(spec.levels, spec.max_levels(*x.shape[-2:]), x.shape[-2:], spec.wavelet)
         coeffs = wavedec2(x, spec.wavelet, level=spec.levels, mode=spec.mode)
@@ -164,6 +165,8 @@ def decompose(x: Tensor, spec: BandSpec, *, check_finite: bool = False) -> dict[
         for q, detail in zip(range(spec.levels, 0, -1), coeffs[1:]):
             bands.update({f"{d}{q}": t for d, t in zip(DETAIL_NAMES, detail)})
         return bands
+    if not x.shape[0]:  # an empty batch: empty bands (the FFT back-ends refuse zero-length transforms)
+        return {"low": x.new_empty(x.shape), "high": x.new_empty(x.shape)}
     options = dict(cutoff=spec.cutoff, shape=spec.shape, transition=spec.transition)
     if spec.kind == "dct":
         split = _dct.dct_split(x, domain=spec.domain, **options)
@@ -172,12 +175,20 @@ def decompose(x: Tensor, spec: BandSpec, *, check_finite: bool = False) -> dict[
     return {"low": split.low, "high": split.high}
 
 
+def _check_spec(spec: object) -> None:
+    """Raise a TypeError naming what was passed if ``spec`` is not a BandSpec (a wavelet name, say)."""
+    if not isinstance(spec, BandSpec):
+        hint = f"; for a wavelet name use BandSpec(wavelet={spec!r})" if isinstance(spec, str) else ""
+        raise TypeError(f"spec: expected a BandSpec, got {type(spec).__name__} {spec!r}{hint}")
+
+
 def compose(bands: Mapping[str, Tensor], spec: BandSpec, *, size: tuple[int, int] | None = None) -> Tensor:
     """Rebuild the image from ``bands`` (the exact inverse of :func:`decompose`).
 
     ``size`` = (H, W) of the original image; needed only to undo the one-pixel padding a DWT adds
     to odd sizes (without it the natural, possibly one larger, size is returned).
     """
+    _check_spec(spec)
     _check_bands(bands, spec, size)
     if spec.kind == "dwt":
         coeffs = [bands[f"LL{spec.levels}"]]

@@ -39,6 +39,7 @@ from freqaug.bundle.manifest import (
     weights_sha256,
 )
 from freqaug.models import FreqGAN, FreqGANConfig
+from freqaug._checks import check_device, check_int
 
 __all__ = ["ALIGN", "Bundle", "load_bundle", "save_bundle"]
 
@@ -60,13 +61,6 @@ def _splitmix64(x: int) -> int:
 def index_seed(seed: int, index: int) -> int:
     """The 64-bit seed of target vector ``index`` of ``seed``: depends on (seed, index) only."""
     return _splitmix64(_splitmix64(seed) ^ index)
-
-
-def _check_count(value: Any, name: str, *, minimum: int) -> int:
-    """``value`` if it is an integer in [minimum, 2**63), else a ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value < 2**63:
-        raise ValueError(f"{name}: expected an integer in [{minimum}, 2**63), got {value!r}")
-    return value
 
 
 def _round_up(value: int, multiple: int) -> int:
@@ -103,17 +97,17 @@ class Bundle:
         return None if self.config.layout is None else self.config.layout.classes
 
     def to(self, device: str | torch.device) -> Bundle:
-        """Move the generator to ``device``; returns the bundle."""
-        self.device = torch.device(device)
+        """Move the generator to ``device`` ('cpu', 'cuda', 'cuda:N' or a torch.device); returns the bundle."""
+        self.device = torch.device(check_device(device))
         self.model.to(self.device)
         return self
 
     def z_for(self, seed: int, indices: Sequence[int] | Tensor) -> Tensor:
         """Target vectors (len(indices), z_dim) on the bundle's device; vector i depends only on (seed, i)."""
-        _check_count(seed, "seed", minimum=0)
+        seed = check_int(seed, "seed", 0, 2**63 - 1)
         if isinstance(indices, Tensor):
             indices = indices.flatten().tolist()
-        rows = [self._target_vector(seed, _check_count(i, "index", minimum=0)) for i in indices]
+        rows = [self._target_vector(seed, check_int(i, "index", 0, 2**63 - 1)) for i in indices]
         z = torch.stack(rows) if rows else torch.empty(0, self.z_dim)
         return z.to(self.device)
 
@@ -148,7 +142,7 @@ class Bundle:
             if given:
                 raise ValueError("layouts: this bundle is unconditional (manifest 'classes' is null); call "
                                  "generate(n, seed=...) with a number of images")
-            return _check_count(n_or_layouts, "n", minimum=0), None
+            return check_int(n_or_layouts, "n", 0, 2**63 - 1), None
         if not given:
             raise ValueError(
                 f"layouts: this bundle is conditional on {self.classes.num_classes}-class layouts "
@@ -176,8 +170,8 @@ class Bundle:
         if device is not None:
             self.to(device)
         n, layouts = self._check_layouts(n)
-        _check_count(start, "start", minimum=0)
-        step = _check_count(batch_size, "batch_size", minimum=1)
+        check_int(start, "start", 0, 2**63 - 1)
+        step = check_int(batch_size, "batch_size", 1, 2**63 - 1)
         step = _round_up(step, ALIGN) if exact else step
         run = self._aligned_images if exact else self.images_from_z
         batches = [run(self.z_for(seed, range(start + first, start + min(first + step, n))),
@@ -236,7 +230,8 @@ def build_model(config: FreqGANConfig) -> FreqGAN:
 def _read_file(path: Path) -> tuple[dict[str, str], dict[str, Tensor]]:
     """(metadata, tensors) of a safetensors file; any parser failure becomes a BundleError."""
     if not path.is_file():
-        what = "is a directory, not a bundle file" if path.is_dir() else "does not exist"
+        what = ("is a directory, not a bundle file" if path.is_dir()
+                else "is not a regular file" if path.exists() else "does not exist")
         raise BundleError(f"{path}: bundle file {what}; expected a .safetensors bundle (freqaug export)")
     try:
         with safe_open(str(path), framework="pt", device="cpu") as handle:
@@ -392,6 +387,9 @@ def load_bundle(
     ``image_size`` (H, W), when given, must be the bundle's. Raises :class:`BundleError` naming the
     file and the field for a missing, damaged, tampered or too new file.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path: expected a bundle file path (str or os.PathLike), got {type(path).__name__}")
+    check_device(device)
     path = Path(path)
     metadata, tensors = _read_file(path)
     manifest = _parse_manifest(path, metadata)

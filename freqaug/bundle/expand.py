@@ -1,6 +1,7 @@
 """``freqaug expand``: an expanded copy of a CamVid-layout training set, real files plus synthetic ones.
 
-``out/images`` and ``out/labels`` hold the real files (hard links where possible, else copies)
+``out/images`` and ``out/labels`` hold copies of the real files (``link=True``: hard links where
+possible, so that the copy takes no space but editing it edits the source data set)
 and ``out/images/synthetic_{k:06d}.png``, written by the same resumable engine as ``freqaug
 generate`` (index ``out/synthetic.jsonl``, parameters ``out/expand.json``). ``out/manifest.json``
 lists every file with its source (real | synthetic) and label (null for synthetic images: an
@@ -153,7 +154,7 @@ def _place_real(dataset: SegmentationFolder, out: Path, link: bool) -> tuple[lis
 
 def expand_dataset(
     data: str | os.PathLike[str], bundle: Bundle, out: str | os.PathLike[str], *, ratio: float, seed: int = 0,
-    link: bool = True, batch_size: int = 64, progress: bool = True, label_edit: LabelEdit | None = None,
+    link: bool = False, batch_size: int = 64, progress: bool = True, label_edit: LabelEdit | None = None,
     label_edit_config: Mapping[str, Any] | None = None,
 ) -> ExpandReport:
     """Write ``out`` = the real files of ``data`` + round(ratio * n_real) synthetic images, with a manifest.
@@ -186,6 +187,8 @@ def expand_dataset(
             "format": MANIFEST_FORMAT, "version": 1, "data": summary, "bundle": str(bundle.path),
             "bundle_sha256": identity["bundle_sha256"], "seed": seed, "ratio": ratio, "real": len(real_entries),
             "synthetic": n_synthetic,
+            "real_files": {"asked": "link" if link else "copy", "linked": counts["linked"],
+                           "copied": counts["copied"], "kept": counts["kept"]},
             "synthetic_labels": {"from": "real training labels", "label_edit": identity["label_edit"]} if conditional
             else None,
             "note": CONDITIONAL_NOTE if conditional else UNCONDITIONAL_NOTE,

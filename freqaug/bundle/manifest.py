@@ -13,6 +13,7 @@ from typing import Any, Callable, Mapping
 import torch
 from torch import Tensor
 
+from freqaug._checks import is_number
 from freqaug._version import __version__
 from freqaug.models import FreqGAN
 from freqaug.models.config import BASELINE
@@ -123,16 +124,11 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value: Any) -> bool:
-    """An int or float that is not a bool."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 KINDS: dict[str, Callable[[Any], bool]] = {
     "an integer": _is_int,
     "a string": lambda v: isinstance(v, str),
     "an object": lambda v: isinstance(v, dict),
-    "a list of numbers": lambda v: isinstance(v, list) and all(_is_number(x) for x in v),
+    "a list of numbers": lambda v: isinstance(v, list) and all(is_number(x) for x in v),
     "a list of strings": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
     "a [height, width] pair of integers": lambda v: isinstance(v, list) and len(v) == 2 and all(map(_is_int, v)),
     "a sha256 hex digest": lambda v: isinstance(v, str) and re.fullmatch(r"[0-9a-f]{64}", v) is not None,

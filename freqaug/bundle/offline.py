@@ -24,7 +24,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -33,7 +33,8 @@ from torch import Tensor
 
 from freqaug._files import TEMP_SUFFIX, append_line, sha256_bytes, sha256_file, write_atomic
 from freqaug._json import parse_json
-from freqaug.bundle.core import Bundle, _check_count
+from freqaug._checks import check_int
+from freqaug.bundle.core import Bundle
 
 __all__ = [
     "FORMATS", "GenerateReport", "LayoutFn", "OutputFolder", "OutputFolderError", "Target", "bundle_identity",
@@ -269,7 +270,7 @@ class OutputFolder:
     ) -> GenerateReport:
         """Make the folder hold exactly images 0..n-1 of ``seed``, writing only what is missing; a conditional
         bundle draws image k from ``layouts(k)`` and its label map is written beside it."""
-        from tqdm.auto import tqdm
+        from freqaug._progress import progress_bar
 
         if bundle.channels not in (1, 3):
             raise ValueError(f"{bundle.path}: image files need 1 or 3 channels, the bundle has {bundle.channels}")
@@ -280,7 +281,7 @@ class OutputFolder:
         workers = workers or min(4, os.cpu_count() or 1)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="freqaug-write") as pool:
             valid = self.existing(n, seed, bundle.image_size, pool)
-            bar = tqdm(total=n, initial=len(valid), unit="img", desc=f"writing {self.target.folder.name}",
+            bar = progress_bar(total=n, initial=len(valid), unit="img", desc=f"writing {self.target.folder.name}",
                        disable=not progress)
             try:
                 written = self._write_missing(bundle, pool, bar, _blocks(n, batch_size, valid), seed, batch_size,
@@ -333,15 +334,14 @@ def _well_formed(entry: Any, target: Target, seed: int) -> bool:
     )
 
 
-def _blocks(n: int, batch_size: int, valid: dict[int, Any]) -> list[tuple[int, int, list[int]]]:
-    """(first index, count, missing indices) of every batch-aligned block with a missing image."""
-    blocks = []
+def _blocks(n: int, batch_size: int, valid: dict[int, Any]) -> Iterator[tuple[int, int, list[int]]]:
+    """(first index, count, missing indices) of every batch-aligned block with a missing image, planned one
+    block at a time (``n`` may be far more images than fit in memory as a plan)."""
     for first in range(0, n, batch_size):
         count = min(batch_size, n - first)
         missing = [i for i in range(first, first + count) if i not in valid]
         if missing:
-            blocks.append((first, count, missing))
-    return blocks
+            yield first, count, missing
 
 
 def _save_bands(bundle: Bundle, seed: int, index: int, path: Path, layout: torch.Tensor | None = None) -> None:
@@ -431,7 +431,7 @@ def generate_to_folder(
     target = Target(out, out / "index.jsonl", out / "generate.json", "", fmt, labels)
     _check_conditional(bundle, layout_fn, target)  # every argument is checked before the folder is touched,
     bundle.z_for(seed, [max(n - 1, 0)])  # so a refused command leaves nothing that refuses the corrected one
-    _check_count(batch_size, "batch_size", minimum=1)
+    check_int(batch_size, "batch_size", 1, 2**63 - 1)
     with OutputFolder(target, identity) as folder:
         return folder.fill(bundle, n=n, seed=seed, batch_size=batch_size,
                            bands_dir=out / "bands" if with_bands else None, progress=progress, layouts=layout_fn)

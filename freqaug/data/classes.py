@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from freqaug._json import known_fields
+
 RGB = tuple[int, int, int]
 
 
@@ -109,6 +111,7 @@ class ClassSet:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "ClassSet":
         """Rebuild a class set from :meth:`to_dict` output (e.g. loaded from a JSON checkpoint)."""
+        data = known_fields(data, cls, "ClassSet")
         missing = {"names", "palette"} - set(data)
         if missing:
             raise ValueError(f"ClassSet.from_dict: missing keys {sorted(missing)}; got keys {sorted(data)}")

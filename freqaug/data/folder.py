@@ -18,6 +18,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from freqaug.data.classes import CAMVID
+
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp")
 """File suffixes read as images or label maps (matched case-insensitively)."""
 
@@ -142,12 +144,13 @@ class SegmentationFolder(Dataset):
         size: tuple[int, int] | None = None,
         labels: bool | None = None,
         num_classes: int = 11,
-        ignore_index: int | None = 11,
+        ignore_index: int | None = CAMVID.ignore_index,
         skip_missing_labels: bool = False,
     ) -> None:
         """Index the files of ``root`` (see the class docstring for the arguments)."""
         self.root = Path(root)
         self.size = _check_size(size)
+        self.resized: dict[tuple[int, int], int] = {}  # (W, H) of files read at another size than ``size`` -> count
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or not 1 <= num_classes <= 256:
             raise ValueError(f"num_classes: expected an int in 1..256, got {num_classes!r}")
         if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
@@ -232,6 +235,9 @@ class SegmentationFolder(Dataset):
             lab = read_label(lab_path)
             self._check_label(lab, lab_path, img.shape)
         if self.size is not None:
+            if img.shape[:2] != self.size:
+                key = (img.shape[1], img.shape[0])
+                self.resized[key] = self.resized.get(key, 0) + 1
             img = resize_image(img, self.size)
             if lab is not None:
                 lab = resize_label(lab, self.size)
@@ -315,12 +321,25 @@ def load_images(
     out[0] = first
     indices = range(1, n)
     if n > _PROGRESS_THRESHOLD:
-        from tqdm.auto import tqdm
+        from freqaug._progress import progress_bar
 
-        indices = tqdm(indices, total=n, initial=1, desc=f"loading {ds.root.name or ds.root}", unit="img")
+        indices = progress_bar(indices, total=n, initial=1, desc=f"loading {ds.root.name or ds.root}", unit="img")
     for i in indices:
         out[i] = ds[i]["image"]
+    warn_resized(ds, n)
     return out
+
+
+def warn_resized(ds: SegmentationFolder, total: int) -> None:
+    """One warning if ``ds`` stretched files of other sizes to its ``size`` while reading them: training
+    resizes (the model has one size), but a user should know that the data did not have it."""
+    if not ds.resized or ds.size is None:
+        return
+    import warnings
+
+    sizes = ", ".join(f"{n} at {w}x{h}" for (w, h), n in sorted(ds.resized.items()))
+    warnings.warn(f"{ds.root}: resized {sum(ds.resized.values())} of {total} image(s) to {ds.size[1]}x{ds.size[0]} "
+                  f"(WxH) ({sizes}); save the data at that size to train on it unchanged", stacklevel=3)
 
 
 def _load_skipping_bad(root, size, limit) -> Tensor:
@@ -338,6 +357,7 @@ def _load_skipping_bad(root, size, limit) -> Tensor:
             warnings.warn(f"skipped: {err}", stacklevel=3)
     if skipped:
         warnings.warn(f"{ds.root}: skipped {skipped} unreadable file(s) of {n}", stacklevel=3)
+    warn_resized(ds, n)
     if not images:
         raise DataError(f"{ds.root}: none of the {n} image file(s) could be read")
     return torch.stack(images)
@@ -348,7 +368,7 @@ def load_segmentation(
     size: tuple[int, int] | None = None,
     *,
     num_classes: int = 11,
-    ignore_index: int | None = 11,
+    ignore_index: int | None = CAMVID.ignore_index,
     skip_bad: bool = False,
 ) -> tuple[Tensor, Tensor]:
     """Stack the (image, label map) pairs of ``root`` (``images/`` + ``labels/``, same names) as
@@ -360,13 +380,13 @@ def load_segmentation(
     """
     import warnings
 
-    from tqdm.auto import tqdm
+    from freqaug._progress import progress_bar
 
     ds = SegmentationFolder(root, size=size, labels=True, num_classes=num_classes, ignore_index=ignore_index,
                             skip_missing_labels=skip_bad)
     problems = [f"{p}: no label map in {ds.root / 'labels'}" for p in ds.missing_labels]
     images, labels = [], []
-    for i in tqdm(range(len(ds)), desc=f"loading {ds.root.name or ds.root}", unit="pair",
+    for i in progress_bar(range(len(ds)), desc=f"loading {ds.root.name or ds.root}", unit="pair",
                   disable=len(ds) <= _PROGRESS_THRESHOLD):
         try:
             img, lab = ds.read(i)
@@ -384,4 +404,5 @@ def load_segmentation(
         warnings.warn(f"{ds.root}: skipped {len(problems)} bad pair(s) of {total}", stacklevel=2)
     if not images:
         raise DataError(f"{ds.root}: none of the {total} image/label pair(s) could be used")
+    warn_resized(ds, total)
     return torch.stack(images).float().div_(255.0), torch.stack(labels)

@@ -269,9 +269,9 @@ def inception_features(
     net = _network(weights, device)
     batches = images.split(batch_size)
     if progress:
-        from tqdm.auto import tqdm
+        from freqaug._progress import progress_bar
 
-        batches = tqdm(batches, desc="inception features", unit="batch")
+        batches = progress_bar(batches, desc="inception features", unit="batch")
     out = [net(batch.to(device, torch.float32)).double().cpu() for batch in batches]
     return torch.cat(out) if out else torch.empty(0, FEATURE_DIM, dtype=torch.float64)
 

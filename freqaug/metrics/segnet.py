@@ -306,9 +306,9 @@ def train_segnet(
     ignored = -100 if ignore_index is None else ignore_index  # -100: F.cross_entropy's "nothing ignored"
     bar = range(steps)
     if progress:
-        from tqdm.auto import tqdm
+        from freqaug._progress import progress_bar
 
-        bar = tqdm(bar, desc="train segnet", unit="step")
+        bar = progress_bar(bar, desc="train segnet", unit="step")
     for step in bar:
         index = next(batches).to(images.device)
         x, y = images[index], labels[index]

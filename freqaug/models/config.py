@@ -9,6 +9,7 @@ from typing import Any, Literal, Mapping
 from freqaug._json import known_fields, parse_json
 from freqaug.bands import BandSpec
 from freqaug.data.classes import ClassSet
+from freqaug._checks import check_int
 
 __all__ = ["FreqGANConfig", "LayoutConfig", "NetConfig", "cascade_order", "coarse_to_fine_cascade"]
 
@@ -36,8 +37,8 @@ class NetConfig:
 
     def __post_init__(self) -> None:
         for name in ("base_channels", "max_channels", "min_size"):
-            _check_int(getattr(self, name), f"{type(self).__name__}.{name}", minimum=1)
-        _check_int(self.source_width, "NetConfig.source_width", minimum=0)
+            check_int(getattr(self, name), f"{type(self).__name__}.{name}", 1)
+        check_int(self.source_width, "NetConfig.source_width", 0)
         if self.max_channels < self.base_channels:
             raise ValueError(
                 f"NetConfig.max_channels: expected >= base_channels ({self.base_channels}), got {self.max_channels}"
@@ -64,7 +65,7 @@ class LayoutConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.classes, ClassSet):
             raise TypeError(f"LayoutConfig.classes: expected a ClassSet, got {type(self.classes).__name__}")
-        _check_int(self.hidden, "LayoutConfig.hidden", minimum=1)
+        check_int(self.hidden, "LayoutConfig.hidden", 1)
         if self.image_discriminator not in IMAGE_DISCRIMINATORS:
             raise ValueError(f"LayoutConfig.image_discriminator: expected one of {list(IMAGE_DISCRIMINATORS)}, "
                              f"got {self.image_discriminator!r}")
@@ -145,12 +146,12 @@ class FreqGANConfig:
             raise ValueError(f"FreqGANConfig.image_size: expected (height, width), got {size!r}")
         object.__setattr__(self, "image_size", tuple(size))
         for value, name in zip(size, ("height", "width")):
-            _check_int(value, f"FreqGANConfig.image_size {name}", minimum=8)
+            check_int(value, f"FreqGANConfig.image_size {name}", 8)
         self.spec.band_shapes(*self.image_size)  # raises if the spec does not fit the size
-        _check_int(self.channels, "FreqGANConfig.channels", minimum=1)
-        _check_int(self.z_dim, "FreqGANConfig.z_dim", minimum=1)
+        check_int(self.channels, "FreqGANConfig.channels", 1)
+        check_int(self.z_dim, "FreqGANConfig.z_dim", 1)
         if self.block_dim is not None:
-            _check_int(self.block_dim, "FreqGANConfig.block_dim", minimum=1)
+            check_int(self.block_dim, "FreqGANConfig.block_dim", 1)
         if self.noise_block_dim < 1 or self.noise_block_dim * (len(self.spec.band_names) + 1) > self.z_dim:
             raise ValueError(
                 f"FreqGANConfig.z_dim: {self.z_dim} cannot hold {len(self.spec.band_names) + 1} orthogonal "
@@ -274,12 +275,6 @@ def _net_from_dict(data: Any, key: str) -> NetConfig:
     if unknown:
         raise ValueError(f"FreqGANConfig.{key}: unknown field(s) {unknown}")
     return NetConfig(**data)
-
-
-def _check_int(value: Any, name: str, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    return value
 
 
 def coarse_to_fine_cascade(spec: BandSpec) -> dict[str, tuple[str, ...]]:

@@ -8,24 +8,28 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import torch
 import torch.distributed as dist
 from torch import Tensor
 
-from freqaug._json import parse_json
+from freqaug._json import known_fields, parse_json
+from freqaug.train.observe import TrainCallback
 from freqaug.models import FreqGANConfig
 from freqaug.train.checkpoint import (
     CHECKPOINT_NAME, load_checkpoint, load_stage1, read_checkpoint_meta, save_checkpoint,
 )
 from freqaug.train.trainer import TrainConfig, Trainer
 
-__all__ = ["RunConfig", "save_layout_grid", "train_run"]
+log = logging.getLogger("freqaug.train")
+
+__all__ = ["RunConfig", "sample_images", "save_layout_grid", "train_run"]
 
 
 @dataclass(frozen=True)
@@ -60,10 +64,7 @@ class RunConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunConfig:
         """Build and validate; unknown fields are named."""
-        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ValueError(f"RunConfig: unknown field(s) {unknown}")
-        data = dict(data)
+        data = known_fields(data, cls, "RunConfig")
         if "model" in data:
             data["model"] = FreqGANConfig.from_dict(data["model"])
         if "train" in data:
@@ -128,10 +129,16 @@ class _StopFlag:
 
 def train_run(
     run_dir: str | Path, images: Tensor, config: RunConfig | None = None, *, labels: Tensor | None = None,
-    resume: bool = False, device: str = "cpu", progress: bool = True,
+    resume: bool = False, device: str = "cpu", progress: bool = True, callbacks: Sequence[TrainCallback] = (),
 ) -> Trainer:
     """Train (or resume) the run in ``run_dir`` on ``images`` ((N, C, H, W) in [-1, 1]) and, for a
-    conditional model, their label maps ``labels`` ((N, H, W) class ids)."""
+    conditional model, their label maps ``labels`` ((N, H, W) class ids).
+
+    ``resume`` continues from the run's checkpoint with the run's own config.json; a ``config`` that
+    differs from it only in larger ``stage1_steps`` / ``stage2_steps`` extends the run (stage 1 only
+    while stage 2 has not started), and config.json records the new totals. ``callbacks``
+    (:mod:`freqaug.train.observe`) see every step's record on rank 0; one returning True stops the
+    run with its checkpoint saved."""
     from freqaug.viz import save_sample_grid
 
     run_dir = Path(run_dir)
@@ -143,9 +150,7 @@ def train_run(
             raise ValueError(f"{checkpoint}: --resume given but the run folder has no checkpoint")
         meta = read_checkpoint_meta(checkpoint)
         saved = saved_run_config(run_dir / "config.json")
-        if config is not None and config != saved:
-            raise ValueError(f"{run_dir / 'config.json'}: differs from the given config; resume uses the run's own")
-        config = saved
+        config = saved if config is None else _extended(run_dir / "config.json", saved, config, meta["step"])
     else:
         config = config or RunConfig()
         if checkpoint.exists():
@@ -156,22 +161,22 @@ def train_run(
     trainer = Trainer(config.model, config.train, images, labels=labels, device=device, single=config.single)
     if resume:
         load_checkpoint(trainer, checkpoint)
-        print(f"resumed from {checkpoint} at {meta['step']}")
+        log.info("resumed from %s at %s", checkpoint, meta["step"])
     elif config.stage1_from is not None:
         _start_from_stage1(trainer, config)
-    fixed_z = trainer.model.sample_z(8, generator=torch.Generator(trainer.device).manual_seed(12345))
-    if trainer.labels is not None:  # each drawn with one of the fixed z
-        fixed_z = fixed_z[: len(trainer.labels)]
+    fixed_z = _fixed_z(trainer, 8)
 
     def after_step(record: dict) -> bool:
         done = sum(trainer.step.values())
+        asked = False
         if main_rank:
             _append_jsonl(run_dir / "log.jsonl", record)
             if config.checkpoint_every and done % config.checkpoint_every == 0:
                 save_checkpoint(trainer, checkpoint)
             if config.sample_every and done % config.sample_every == 0:
                 _samples(trainer, fixed_z, run_dir / "samples" / f"step_{done:06d}.png", save_sample_grid)
-        return _any_rank(stop.signal is not None, trainer.device)
+            asked = any([bool(callback(record, trainer)) for callback in callbacks])  # every callback sees the step
+        return _any_rank(stop.signal is not None or asked, trainer.device)
 
     with _StopFlag() as stop:
         trainer.fit(config.stage1_steps, config.stage2_steps, progress=progress and main_rank, callback=after_step)
@@ -185,13 +190,33 @@ def train_run(
     return trainer
 
 
+def _extended(path: Path, saved: RunConfig, config: RunConfig, done: Mapping[str, int]) -> RunConfig:
+    """``config`` if it is the run's ``saved`` config with stage totals no smaller than the steps ``done``
+    (stage 1 unchanged once stage 2 has begun); anything else is refused naming the field."""
+    totals = {"stage1_steps": config.stage1_steps, "stage2_steps": config.stage2_steps}
+    if dataclasses.replace(saved, **totals) != config:
+        raise ValueError(f"{path}: differs from the given config; resume uses the run's own (only stage1_steps and "
+                         "stage2_steps may grow, to extend the run)")
+    for key, stage in (("stage1_steps", "stage1"), ("stage2_steps", "stage2")):
+        if totals[key] < done.get(stage, 0):
+            raise ValueError(f"--{key.replace('_', '-')} {totals[key]}: the run has done {done[stage]} {stage} steps; "
+                             "a resumed run can extend, not shorten")
+    if config.stage1_steps != saved.stage1_steps and done.get("stage2", 0) > 0:
+        raise ValueError(f"--stage1-steps {config.stage1_steps}: stage 2 has begun ({done['stage2']} steps) on "
+                         f"{saved.stage1_steps} stage-1 steps; only --stage2-steps can extend this run")
+    if config != saved:
+        log.info("extending %s: stage 1 %d -> %d steps, stage 2 %d -> %d steps", path.parent, saved.stage1_steps,
+                 config.stage1_steps, saved.stage2_steps, config.stage2_steps)
+    return config
+
+
 def _start_from_stage1(trainer: Trainer, config: RunConfig) -> None:
     """Load another run's band GANs; its stage-1 step count must be the config's (one source of truth)."""
     meta = load_stage1(trainer, config.stage1_from)
     if trainer.step["stage1"] != config.stage1_steps:
         raise ValueError(f"RunConfig.stage1_steps = {config.stage1_steps}, but the stage 1 of {config.stage1_from} has "
                          f"{trainer.step['stage1']} steps; set it to {trainer.step['stage1']}")
-    print(f"stage 1 from {config.stage1_from} ({meta['step']['stage1']} steps); training stage 2")
+    log.info("stage 1 from %s (%s steps); training stage 2", config.stage1_from, meta["step"]["stage1"])
 
 
 def _any_rank(flag: bool, device) -> bool:
@@ -203,25 +228,48 @@ def _any_rank(flag: bool, device) -> bool:
     return bool(value.item())
 
 
+def _sample_index(trainer: Trainer, n: int) -> Tensor:
+    """``n`` training pairs spread over the set (neighbouring video frames look alike)."""
+    return torch.linspace(0, len(trainer.images) - 1, n).round().long().to(trainer.device)
+
+
+def _sample_labels(trainer: Trainer, n: int) -> Tensor | None:
+    """Layouts of the :func:`_sample_index` pairs, or None for an unconditional model."""
+    return None if trainer.labels is None else trainer.labels[_sample_index(trainer, n)]
+
+
+def _fixed_z(trainer: Trainer, n: int) -> Tensor:
+    """The run's fixed target vectors of its sample grids (at most one per training pair of a conditional model)."""
+    z = trainer.model.sample_z(n, generator=torch.Generator(trainer.device).manual_seed(12345))
+    return z if trainer.labels is None else z[: len(trainer.labels)]
+
+
+@torch.no_grad()
+def sample_images(trainer: Trainer, n: int = 8) -> Tensor:
+    """``n`` images in [0, 1] of the trainer's EMA generator from the run's fixed target vectors."""
+    z = _fixed_z(trainer, n)
+    labels, ema = _sample_labels(trainer, len(z)), trainer.ema
+    if trainer.single:
+        return ema.baseline_image(ema.noise(z)["baseline"], ema.one_hot(labels)) * 0.5 + 0.5
+    return ema(z, labels).image * 0.5 + 0.5
+
+
 @torch.no_grad()
 def _samples(trainer: Trainer, z: Tensor, path: Path, save) -> None:
-    # training pairs spread over the set (neighbouring video frames look alike)
-    index = torch.linspace(0, len(trainer.images) - 1, len(z)).round().long().to(trainer.device)
-    labels = None if trainer.labels is None else trainer.labels[index]
     if trainer.single:
         from torchvision.utils import save_image
 
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
-        ema = trainer.ema
-        save_image(ema.baseline_image(ema.noise(z)["baseline"], ema.one_hot(labels)) * 0.5 + 0.5, tmp, nrow=8,
-                   format="png")
+        save_image(sample_images(trainer, len(z)), tmp, nrow=8, format="png")
         os.replace(tmp, path)
         return
+    labels = _sample_labels(trainer, len(z))
     output = trainer.ema(z, labels)
     save(output, trainer.ema.config.spec, path)
     if labels is not None:
-        save_layout_grid(labels, output.image, trainer.images[index], trainer.ema.config.layout.classes,
+        save_layout_grid(labels, output.image, trainer.images[_sample_index(trainer, len(z))],
+                         trainer.ema.config.layout.classes,
                          path.with_name(f"{path.stem}_layouts.png"))
 
 

@@ -23,8 +23,10 @@ from typing import Any, Mapping, Sequence
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
-from tqdm.auto import tqdm
+from freqaug._progress import progress_bar
 
+from freqaug._checks import check_bool, check_int, check_number, check_pair_of
+from freqaug._json import known_fields
 from freqaug.bands import COARSE, BandSpec, BandStats, BandStatsAccumulator, decompose
 from freqaug.models import FreqGAN, FreqGANConfig, build_discriminators
 from freqaug.models.config import BASELINE
@@ -71,7 +73,7 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "betas", tuple(self.betas))
+        object.__setattr__(self, "betas", check_pair_of(self.betas, "TrainConfig.betas", minimum=0, below=1))
         object.__setattr__(self, "band_augment", tuple(self.band_augment))
         object.__setattr__(self, "image_augment", tuple(self.image_augment))
         if self.loss not in ("logistic", "hinge"):
@@ -85,11 +87,8 @@ class TrainConfig:
             if unknown:
                 raise ValueError(f"TrainConfig.{key}: unknown op(s) {unknown}; expected some of {list(POLICIES)}")
         for key in ("batch_size", "r1_every", "ema_half_life_images"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"TrainConfig.{key}: expected a positive integer, got {value!r}")
-        if not (isinstance(self.labelmix, (int, float)) and not isinstance(self.labelmix, bool) and self.labelmix >= 0):
-            raise ValueError(f"TrainConfig.labelmix: expected a weight >= 0, got {self.labelmix!r}")
+            check_int(getattr(self, key), f"TrainConfig.{key}", 1)
+        check_number(self.labelmix, "TrainConfig.labelmix", minimum=0)
         if not isinstance(self.band_updates, Mapping):
             raise ValueError(f"TrainConfig.band_updates: expected a mapping band -> updates, e.g. {{'coarse': 8}}, got "
                              f"{self.band_updates!r}")
@@ -98,11 +97,12 @@ class TrainConfig:
             if isinstance(count, bool) or not isinstance(count, int) or count < 1:
                 raise ValueError(f"TrainConfig.band_updates[{band!r}]: expected a positive integer, got {count!r}")
         object.__setattr__(self, "band_updates", updates)
-        if not 0 <= self.ema_rampup <= 1:
-            raise ValueError(f"TrainConfig.ema_rampup: expected a number in [0, 1], got {self.ema_rampup!r}")
+        check_number(self.ema_rampup, "TrainConfig.ema_rampup", minimum=0, maximum=1)
         for key in ("lr_g", "lr_d", "lr_alpha"):
-            if not getattr(self, key) > 0:
-                raise ValueError(f"TrainConfig.{key}: expected a positive learning rate, got {getattr(self, key)!r}")
+            check_number(getattr(self, key), f"TrainConfig.{key}", above=0)
+        check_number(self.r1_gamma, "TrainConfig.r1_gamma", minimum=0)
+        check_int(self.seed, "TrainConfig.seed", 0, 2**63 - 1)
+        check_bool(self.finetune_bands, "TrainConfig.finetune_bands")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of every field."""
@@ -111,10 +111,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
         """Build and validate; unknown fields are named."""
-        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ValueError(f"TrainConfig: unknown field(s) {unknown}")
-        return cls(**data)
+        return cls(**known_fields(data, cls, "TrainConfig"))
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
@@ -488,7 +485,7 @@ class Trainer:
         ``callback(record)`` is called after each step and stops training by returning True."""
         records: list[dict] = []
         for stage, total, step_fn in self.schedule(stage1_steps, stage2_steps):
-            bar = tqdm(range(self.step[stage], total), desc=stage, disable=not progress, initial=self.step[stage],
+            bar = progress_bar(range(self.step[stage], total), desc=stage, disable=not progress, initial=self.step[stage],
                        total=total)
             for _ in bar:
                 record = {"stage": stage, **step_fn()}

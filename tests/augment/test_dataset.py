@@ -2,12 +2,14 @@
 import pickle
 import time
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 from freqaug.augment import SyntheticBank, SyntheticMix
-from freqaug.data import SyntheticStreets
+from freqaug.data import SegmentationFolder, SyntheticStreets
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +47,53 @@ def test_pairs_and_uint8_images_are_supported(bundle_path):
     mix = SyntheticMix(TensorDataset(images, masks), bundle_path, 1.0)
     sample = mix[4]
     assert sample.keys() == {"image", "mask", "synthetic"} and sample["image"].dtype == torch.uint8
-    assert bool((sample["mask"] == 255).all()) and mix[0]["mask"].dtype == torch.uint8
+    assert bool((sample["mask"] == 11).all()) and mix[0]["mask"].dtype == torch.uint8  # CamVid's ignore id, as
+    assert SegmentationFolder.__init__.__kwdefaults__["ignore_index"] == mix.ignore_index  # SegmentationFolder's
+
+
+def _pil_pairs(n, size=(20, 24)):
+    """What a torchvision segmentation dataset yields without a transform: (PIL RGB image, PIL P mask)."""
+    rng = np.random.default_rng(0)
+    palette = [v for i in range(256) for v in (i, 255 - i, (7 * i) % 256)]
+    pairs = []
+    for _ in range(n):
+        image = Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8))
+        mask = Image.fromarray(rng.integers(0, 11, size, dtype=np.uint8))
+        mask.putpalette(palette)
+        pairs.append((image, mask))
+    return pairs
+
+
+@pytest.mark.parametrize("kind", ["pil", "numpy_hwc", "tensor_hwc"])
+def test_pil_and_channels_last_samples_come_back_in_their_own_format(bundle_path, kind):
+    pairs = _pil_pairs(3)
+    if kind == "numpy_hwc":
+        pairs = [(np.asarray(image), np.asarray(mask)) for image, mask in pairs]
+    elif kind == "tensor_hwc":
+        pairs = [(torch.from_numpy(np.asarray(image).copy()), torch.from_numpy(np.asarray(mask).copy()))
+                 for image, mask in pairs]
+    mix = SyntheticMix(pairs, bundle_path, 1.0, ignore_index=255)
+    real, synthetic = mix[0], mix[4]
+    assert synthetic["synthetic"] is True and type(synthetic["image"]) is type(real["image"])
+    assert type(synthetic["mask"]) is type(real["mask"])
+    image, mask = np.asarray(synthetic["image"]), np.asarray(synthetic["mask"])
+    assert image.shape == (20, 24, 3) and image.dtype == np.uint8 and image.std() > 0  # a generated scene
+    assert mask.shape == (20, 24) and bool((mask == 255).all())
+    if kind == "pil":
+        assert synthetic["image"].mode == "RGB" and synthetic["mask"].mode == "P"
+        assert synthetic["mask"].getpalette() == real["mask"].getpalette()
+    # the same generated pixels as a (C, H, W) float dataset gets
+    chw = [(torch.from_numpy(np.asarray(i).copy()).permute(2, 0, 1), torch.from_numpy(np.asarray(m).copy()))
+           for i, m in _pil_pairs(3)]
+    reference = SyntheticMix(chw, bundle_path, 1.0)[4]["image"]
+    assert np.array_equal(image, reference.permute(1, 2, 0).numpy())
+
+
+def test_a_sample_format_it_cannot_hand_back_is_named(bundle_path):
+    with pytest.raises(ValueError, match=r"expected 3 channel\(s\), got an array of shape \(20, 24\) \(PIL mode L\)"):
+        SyntheticMix([Image.new("L", (24, 20))], bundle_path, 1.0)
+    with pytest.raises(TypeError, match="expected a tensor, a numpy array or a PIL image, got list"):
+        SyntheticMix([{"image": [[0]]}], bundle_path, 1.0)
 
 
 def test_distributed_sampler_ranks_cover_every_sample_once(bundle_path, streets):

@@ -194,3 +194,18 @@ class TestComposeRejectsBadBands:
         bands["HH1"] = torch.zeros(1, 3, 16, 16, dtype=torch.int32)
         with pytest.raises(TypeError, match=r"bands\['HH1'\]: expected a floating dtype"):
             compose(bands, self.spec)
+
+
+@pytest.mark.parametrize("spec", [BandSpec(), BandSpec(kind="dct"), BandSpec(kind="fourier")], ids=lambda s: s.kind)
+def test_an_empty_batch_gives_empty_bands_and_back(spec):
+    bands = decompose(torch.rand(0, 3, 16, 16), spec)
+    assert all(b.shape[0] == 0 for b in bands.values()) and bands.keys() == set(spec.band_names)
+    assert compose(bands, spec, size=(16, 16)).shape == (0, 3, 16, 16)
+
+
+def test_a_wavelet_name_instead_of_a_spec_is_named():
+    with pytest.raises(TypeError, match=r"spec: expected a BandSpec, got str 'haar'; for a wavelet name use "
+                                        r"BandSpec\(wavelet='haar'\)"):
+        decompose(torch.rand(1, 3, 16, 16), "haar")
+    with pytest.raises(TypeError, match="spec: expected a BandSpec, got NoneType"):
+        compose({}, None)

@@ -111,6 +111,22 @@ def test_resize_images_and_labels(folder: Path, size: tuple[int, int]) -> None:
         assert set(item["label"].unique().tolist()) <= set(ref["label"].unique().tolist())
 
 
+def test_loading_at_another_size_warns_once_with_the_sizes(folder: Path) -> None:
+    from freqaug.data import load_segmentation
+
+    with pytest.warns(UserWarning, match=rf"resized 3 of 3 image\(s\) to 28x20 \(WxH\) \(3 at {W}x{H}\)") as seen:
+        load_images(folder, size=(20, 28))
+    assert len(seen) == 1
+    with pytest.warns(UserWarning, match="resized 3 of 3"):
+        load_segmentation(folder, size=(20, 28))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # at the files' own size: nothing to say
+        load_images(folder, size=(H, W))
+        load_images(folder)
+
+
 def test_size_is_height_width(tmp_path: Path) -> None:
     write_rgb(tmp_path / "images" / "x.png", np.zeros((30, 50, 3), np.uint8))
     assert SegmentationFolder(tmp_path)[0]["image"].shape == (3, 30, 50)

@@ -121,9 +121,9 @@ def test_kid_rejects_bad_arguments():
     x = torch.zeros(5, 3)
     with pytest.raises(ValueError, match="features_real and features_fake: expected features of the same dimension"):
         kid(x, torch.zeros(5, 4))
-    with pytest.raises(ValueError, match="subset_size: expected an int >= 2, got 1"):
+    with pytest.raises(ValueError, match="subset_size: expected an integer >= 2, got 1"):
         kid(x, x, subset_size=1)
-    with pytest.raises(ValueError, match="subsets: expected an int >= 1"):
+    with pytest.raises(ValueError, match="subsets: expected an integer >= 1"):
         kid(x, x, subsets=0)
 
 

@@ -156,7 +156,7 @@ def test_load_rejects_other_files(tmp_path):
 
 
 def test_config_is_validated():
-    with pytest.raises(ValueError, match="SegNetConfig.num_classes: expected an int >= 2, got 1"):
+    with pytest.raises(ValueError, match="SegNetConfig.num_classes: expected an integer >= 2, got 1"):
         SegNetConfig(num_classes=1)
     with pytest.raises(ValueError, match="SegNetConfig: unknown keys"):
         SegNetConfig.from_dict({"num_classes": 3, "depth": 4})

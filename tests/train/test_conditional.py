@@ -181,6 +181,9 @@ def test_cli_reads_a_class_list_file(tmp_path, capsys):
     assert cli.main([*args[:4], str(tmp_path / "run2"), *args[5:]]) == 1
     assert f"{classes}: palette: expected one colour per class (2), got 1" in capsys.readouterr().err
     assert cli.main(["train", "--data", str(data), "--out", str(tmp_path / "r3"), "--classes", str(classes)]) == 2
+    classes.write_text(json.dumps({"names": ["a", "b"], "palette": [[0, 0, 0], [1, 1, 1]], "ignore_idx": 11}))
+    assert cli.main([*args[:4], str(tmp_path / "run4"), *args[5:]]) == 1  # a misspelt key is named, not ignored
+    assert "ClassSet: unknown field(s) ['ignore_idx']; expected some of" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("damage, match", [

@@ -214,7 +214,7 @@ def test_labelmix_enters_the_discriminator_loss_and_needs_the_oasis_discriminato
     assert all(np.isfinite(r["d2"]) for r in records if r["stage"] == "stage2")
     with pytest.raises(ValueError, match="LabelMix needs the OASIS image discriminator"):
         Trainer(oasis_model(image_discriminator="concat"), with_mix, images, labels=labels)
-    with pytest.raises(ValueError, match="TrainConfig.labelmix: expected a weight >= 0"):
+    with pytest.raises(ValueError, match="TrainConfig.labelmix: expected a finite number >= 0"):
         TrainConfig(labelmix=-1.0)
 
 

@@ -182,3 +182,53 @@ def test_band_updates_from_the_command_line(data_dir, tmp_path, capsys):
         cli.main([*base, "--out", str(tmp_path / "y"), "--band-updates", "LL2=0"])
     assert stop.value.code == 2 and "'LL2=0': expected BAND=N with N a positive integer" in capsys.readouterr().err
     assert cli.main(["train", "--data", str(data_dir), "--out", str(run), "--resume", "--band-updates", "LL2=2"]) == 2
+
+
+def test_resume_extends_a_finished_run_with_larger_totals(data_dir, tmp_path, capsys):
+    run = tmp_path / "run"
+    train = ["train", "--data", str(data_dir), "--out", str(run)]
+    assert cli.main([*train, "--config", str(tiny_config(tmp_path))]) == 0
+    assert cli.main([*train, "--resume", "--stage2-steps", "4"]) == 0
+    assert "extending" in capsys.readouterr().err
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log if r["stage"] == "stage2"] == [1, 2, 3, 4]
+    assert saved_run_config(run / "config.json").stage2_steps == 4  # the new total is recorded
+    assert cli.main([*train, "--resume", "--stage2-steps", "3"]) == 1
+    assert "--stage2-steps 3: the run has done 4 stage2 steps; a resumed run can extend, not shorten" in \
+        capsys.readouterr().err
+    assert cli.main([*train, "--resume", "--stage1-steps", "5"]) == 1
+    assert "stage 2 has begun (4 steps)" in capsys.readouterr().err
+    assert cli.main([*train, "--resume", "--single"]) == 2
+
+
+def test_callbacks_see_every_step_and_can_stop_the_run(data_dir, tmp_path):
+    from freqaug.data import load_images
+    from freqaug.train.run import train_run
+
+    images = load_images(data_dir) * 2 - 1
+    config = RunConfig.from_file(tiny_config(tmp_path))
+    seen = []
+
+    def stop_after_two(record, trainer):
+        seen.append((record["stage"], record["step"], sum(trainer.step.values())))
+        return len(seen) == 2
+
+    trainer = train_run(tmp_path / "run", images, config, progress=False, callbacks=[stop_after_two, lambda r, t: None])
+    assert seen == [("stage1", 1, 1), ("stage1", 2, 2)] and trainer.step["stage1"] == 2
+    trainer = train_run(tmp_path / "run", images, resume=True, progress=False, callbacks=[stop_after_two])
+    assert trainer.step == {"stage1": 3, "stage2": 2} and len(seen) == 5  # resumed from the saved checkpoint
+
+
+def test_tensorboard_events_hold_losses_alpha_and_samples(data_dir, tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run = tmp_path / "run"
+    argv = ["train", "--data", str(data_dir), "--out", str(run), "--config", str(tiny_config(tmp_path)), "--tensorboard"]
+    assert cli.main(argv) == 0
+    events = EventAccumulator(str(run / "tensorboard"), size_guidance={"images": 0}).Reload()
+    tags = events.Tags()
+    assert {"stage1/d1", "stage1/g1", "stage2/d2", "stage2/g2", "alpha"} <= set(tags["scalars"])
+    assert [e.step for e in events.Scalars("stage1/d1")] == [1, 2, 3]
+    assert [e.step for e in events.Scalars("alpha")] == [1, 2, 3, 4, 5]
+    assert [e.step for e in events.Images("samples")] == [4]  # sample_every=4

@@ -112,11 +112,28 @@ def test_rejects_images_of_the_wrong_size(images):
      ({"band_augment": ("rotate",)}, r"TrainConfig.band_augment: unknown op\(s\) \['rotate'\]"),
      ({"batch_size": 0}, "TrainConfig.batch_size"), ({"lr_g": 0.0}, "TrainConfig.lr_g"),
      ({"band_updates": {"LL2": 0}}, r"TrainConfig.band_updates\['LL2'\]: expected a positive integer, got 0"),
-     ({"band_updates": ["LL2"]}, r"TrainConfig.band_updates: expected a mapping band -> updates")],
+     ({"band_updates": ["LL2"]}, r"TrainConfig.band_updates: expected a mapping band -> updates"),
+     ({"r1_gamma": -10}, r"TrainConfig.r1_gamma: expected a finite number >= 0, got -10"),
+     ({"betas": [0.5]}, r"TrainConfig.betas: expected a pair \[a, b\] of numbers in \[0, 1\), got \[0.5\]"),
+     ({"betas": [1.5, 0.99]}, r"TrainConfig.betas\[0\]: expected a finite number >= 0 and < 1, got 1.5"),
+     ({"lr_g": "x"}, r"TrainConfig.lr_g: expected a finite number > 0, got 'x'"),
+     ({"lr_d": float("nan")}, r"TrainConfig.lr_d: expected a finite number > 0, got nan"),
+     ({"ema_rampup": "x"}, r"TrainConfig.ema_rampup: expected a finite number >= 0 and <= 1, got 'x'"),
+     ({"seed": "x"}, r"TrainConfig.seed: expected an integer >= 0 and < 2\*\*63, got 'x'"),
+     ({"finetune_bands": 1}, r"TrainConfig.finetune_bands: expected true or false, got 1")],
 )
 def test_invalid_train_config(kwargs, match):
     with pytest.raises(ValueError, match=match):
         TrainConfig(**kwargs)
+
+
+@pytest.mark.parametrize("data, error, match", [
+    ([1, 2], TypeError, "TrainConfig: expected a mapping of fields, got list"),
+    ({"r1_gama": 1}, ValueError, r"TrainConfig: unknown field\(s\) \['r1_gama'\]; expected some of"),
+])
+def test_train_config_from_dict_names_what_is_wrong(data, error, match):
+    with pytest.raises(error, match=match):
+        TrainConfig.from_dict(data)
 
 
 @pytest.mark.parametrize("band_updates", [{"LL2": 4}, {}, {"coarse": 8}])
