@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from freqaug import load_bundle, save_bundle
-from freqaug.bundle.offline import generate_to_folder
+from freqaug.offline.generate import generate_to_folder
 from freqaug.models import FreqGAN, FreqGANConfig
 
 HERE = Path(__file__).resolve().parent

@@ -5,12 +5,16 @@ so a reader (or a rerun after kill -9) sees the old file or the new one, never h
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 __all__ = [
-    "TEMP_SUFFIX", "append_line", "fsync_dir", "sha256_bytes", "sha256_file", "temp_path", "write_atomic",
+    "TEMP_SUFFIX", "append_line", "atomic_output", "fsync_dir", "sha256_bytes", "sha256_file", "temp_path",
+    "write_atomic", "write_tensors",
 ]
 
 TEMP_SUFFIX = ".tmp"
@@ -21,14 +25,16 @@ def temp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` via temp file + fsync + rename; on any error the temp file is removed."""
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """The temp path to write ``path``'s new content to (for writers that take a file name: matplotlib,
+    torchvision, safetensors); on leaving the block it is flushed to disk and renamed over ``path``,
+    and on any error removed. The one place freqaug writes files atomically."""
     path = Path(path)
     tmp = temp_path(path)
     try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
+        yield tmp
+        with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except PermissionError:
@@ -37,6 +43,24 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` via temp file + fsync + rename; on any error the temp file is removed."""
+    with atomic_output(path) as tmp, open(tmp, "wb") as handle:
+        handle.write(data)
+    return Path(path)
+
+
+def write_tensors(path: str | os.PathLike[str], tensors: Mapping[str, Any], metadata: Mapping[str, str]) -> Path:
+    """``tensors`` (name -> CPU tensor) and string ``metadata`` as one safetensors file, written atomically
+    (bundles, checkpoints and segnet files: weights in safetensors, metadata as JSON text, never a pickle)."""
+    from safetensors.torch import save
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, save(dict(tensors), metadata=dict(metadata)))
+    fsync_dir(path.parent)
     return path
 
 

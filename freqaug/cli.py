@@ -116,7 +116,7 @@ def _export_after_training(args: argparse.Namespace, trainer) -> None:
     """Rank 0 of a band-GAN run writes RUN_DIR/bundle.safetensors (the single-GAN control has no bundle)."""
     if trainer.single or trainer.rank != 0:
         return
-    from freqaug.bundle import BUNDLE_NAME, export_run
+    from freqaug.train.export import BUNDLE_NAME, export_run
 
     path = export_run(args.out, args.out / BUNDLE_NAME, data=args.data)
     print(f"exported the EMA generator to {path} (freqaug inspect / generate / expand read it)")
@@ -210,7 +210,7 @@ def _conditional(model, classes_path: Path | None, *, oasis: bool = False):
 # ---- bundles: export, inspect, generate, expand ---------------------------------------------------
 
 def _export(args: argparse.Namespace) -> int:
-    from freqaug.bundle import export_run
+    from freqaug.train.export import export_run
 
     path = export_run(args.run_dir, args.out_bundle, data=args.data)
     print(f"exported {args.run_dir} -> {path} ({path.stat().st_size:,} bytes)")
@@ -236,7 +236,7 @@ def _load_for_writing(path: Path, device: str):
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from freqaug.bundle.offline import generate_to_folder
+    from freqaug.offline.generate import generate_to_folder
 
     bundle = _load_for_writing(args.bundle, args.device)
     report = generate_to_folder(bundle, args.out, n=args.n, seed=args.seed, batch_size=args.batch_size,
@@ -248,7 +248,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _expand(args: argparse.Namespace) -> int:
-    from freqaug.bundle.expand import expand_dataset
+    from freqaug.offline.expand import expand_dataset
 
     bundle = _load_for_writing(args.bundle, args.device)
     edit = {}

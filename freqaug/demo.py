@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import torch
+from freqaug._files import write_atomic
 from freqaug._progress import progress_bar
 
 from freqaug.bands import BandSpec, compose, decompose
@@ -163,7 +164,8 @@ def run_training_demo(run_dir: Path, data: Path | None, steps: tuple[int, int], 
 
 def export_and_sample(run_dir: Path, data: Path | None, seed: int, n: int = 16) -> tuple[Path, Path]:
     """Export the run's EMA generator as a bundle, load it back and draw a grid of ``n`` scenes."""
-    from freqaug.bundle import BUNDLE_NAME, export_run, load_bundle
+    from freqaug.bundle import load_bundle
+    from freqaug.train.export import BUNDLE_NAME, export_run
     from freqaug.viz import save_image_grid
 
     path = export_run(run_dir, run_dir / BUNDLE_NAME, data=data)
@@ -191,6 +193,4 @@ def save_mode_grid(bundle_path: Path, scenes: torch.Tensor, path: Path, seed: in
 
 def _write_json(path: Path, data: dict) -> None:
     """Atomic JSON write (temp file + rename)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
+    write_atomic(path, (json.dumps(data, indent=2) + "\n").encode())

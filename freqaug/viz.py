@@ -1,18 +1,21 @@
-"""Pictures people look at: band grids and spectrum plots, written as PNG files (matplotlib, Agg)."""
+"""Pictures people look at: band grids and spectrum plots, written as PNG files.
+
+Figures are built with matplotlib's object API (``matplotlib.figure.Figure``), never pyplot: no
+backend is chosen, no global figure registry is touched, so importing or drawing never changes the
+matplotlib state of a notebook or application around it.
+"""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
-import matplotlib
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from torch import Tensor
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from torch import Tensor  # noqa: E402
-
-from freqaug.bands import BandSpec  # noqa: E402
+from freqaug._files import atomic_output
+from freqaug.bands import BandSpec
 
 __all__ = ["save_augment_grid", "save_band_energy_plot", "save_band_grid", "save_channel_spectra", "save_image_grid",
            "save_image_rows", "save_sample_grid", "save_spectrum_plot"]
@@ -81,7 +84,7 @@ def save_band_grid(
         rows.append([("|high|", _magnitude(high)), ("high (signed, stretched)", _stretch(high)),
                      ("values of high", high.flatten())])
     ncols = max(len(r) for r in rows)
-    fig, axes = plt.subplots(len(rows), ncols, figsize=(3.2 * ncols, 2.7 * len(rows)), squeeze=False)
+    fig, axes = _subplots(len(rows), ncols, figsize=(3.2 * ncols, 2.7 * len(rows)), squeeze=False)
     for r, row in enumerate(rows):
         for c in range(ncols):
             ax = axes[r][c]
@@ -102,7 +105,7 @@ def save_spectrum_plot(
     curves: Mapping[str, tuple[Tensor, Tensor]], path: str | Path, *, cutoff: float | None = None, title: str = ""
 ) -> Path:
     """Radially averaged log power spectra (from ``radial_power_spectrum``), one line per curve."""
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = _subplots(figsize=(7, 4.5))
     for label, (freqs, power) in curves.items():
         ax.semilogy(freqs.cpu().numpy(), power.mean(0).clamp_min(1e-20).cpu().numpy(), label=label)
     if cutoff is not None:
@@ -131,7 +134,7 @@ def save_sample_grid(output, spec: BandSpec, path: str | Path) -> Path:
         stretched = ((band - lo) / (hi - lo).clamp_min(1e-12)).clamp(0, 1) * 2 - 1
         rows.append((name, torch.nn.functional.interpolate(stretched, size=tuple(size), mode="nearest")))
     n = output.image.shape[0]
-    fig, axes = plt.subplots(len(rows), n, figsize=(1.6 * n, 1.3 * len(rows)), squeeze=False)
+    fig, axes = _subplots(len(rows), n, figsize=(1.6 * n, 1.3 * len(rows)), squeeze=False)
     for r, (label, images) in enumerate(rows):
         for c in range(n):
             _show(axes[r][c], _image(images[c].detach().float().clamp(-1, 1) * 0.5 + 0.5), "")
@@ -155,7 +158,7 @@ def save_augment_grid(columns: Mapping[str, Tensor], path: str | Path, *, title:
     height, width = next(iter(columns.values())).shape[-2:]
     tile = (2.2, 2.2 * height / width)  # inches per image, the images' aspect
     fig_height = tile[1] * n + 0.3 + (0.35 if title else 0)
-    fig, axes = plt.subplots(n, ncols, figsize=(tile[0] * ncols, fig_height), squeeze=False)
+    fig, axes = _subplots(n, ncols, figsize=(tile[0] * ncols, fig_height), squeeze=False)
     for c, (name, images) in enumerate(columns.items()):
         for r in range(n):
             _show(axes[r][c], _image(images[r].detach().float().clamp(0, 1)), name if r == 0 else "")
@@ -170,7 +173,7 @@ def save_image_grid(images: Tensor, path: str | Path, *, nrow: int = 8, title: s
     n = images.shape[0]
     cols = min(nrow, n)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.3 * rows + (0.3 if title else 0)), squeeze=False)
+    fig, axes = _subplots(rows, cols, figsize=(1.6 * cols, 1.3 * rows + (0.3 if title else 0)), squeeze=False)
     for k, ax in enumerate(axes.flat):
         if k < n:
             _show(ax, _image(images[k].detach().float().clamp(0, 1)), "")
@@ -189,7 +192,7 @@ def save_image_rows(rows: Mapping[str, Tensor], path: str | Path, *, title: str 
     n = max(len(images) for images in rows.values())
     height, width = next(iter(rows.values())).shape[-2:]
     tile = (1.8, 1.8 * height / width)
-    fig, axes = plt.subplots(len(rows), n, figsize=(tile[0] * n + 0.4, tile[1] * len(rows) + (0.4 if title else 0.1)),
+    fig, axes = _subplots(len(rows), n, figsize=(tile[0] * n + 0.4, tile[1] * len(rows) + (0.4 if title else 0.1)),
                              squeeze=False)
     for r, (label, images) in enumerate(rows.items()):
         for c, ax in enumerate(axes[r]):
@@ -214,7 +217,7 @@ def save_channel_spectra(
     """
     curves = {name: np.asarray(values, dtype=np.float64) for name, values in log10_power.items()}
     channels = next(iter(curves.values())).shape[0]
-    fig, axes = plt.subplots(1, channels, figsize=(4.2 * channels, 3.6), squeeze=False, sharey=True)
+    fig, axes = _subplots(1, channels, figsize=(4.2 * channels, 3.6), squeeze=False, sharey=True)
     for c, ax in enumerate(axes[0]):
         for name, values in curves.items():
             ax.plot(np.asarray(freqs), values[c], label=name)
@@ -234,7 +237,7 @@ def save_band_energy_plot(shares: Mapping[str, Mapping[str, float]], path: str |
     bands = list(shares[sets[0]])
     x = np.arange(len(bands))
     width = 0.8 / len(sets)
-    fig, ax = plt.subplots(figsize=(max(5.0, 0.7 * len(bands) * len(sets) + 1.5), 4.0))
+    fig, ax = _subplots(figsize=(max(5.0, 0.7 * len(bands) * len(sets) + 1.5), 4.0))
     for i, name in enumerate(sets):
         values = [max(shares[name][band], 1e-12) for band in bands]
         ax.bar(x + (i - (len(sets) - 1) / 2) * width, values, width, label=name)
@@ -248,12 +251,16 @@ def save_band_energy_plot(shares: Mapping[str, Mapping[str, float]], path: str |
     return _save(fig, path)
 
 
+def _subplots(*grid: int, figsize: tuple[float, float], **options: Any) -> tuple[Figure, Any]:
+    """A new figure of ``figsize`` inches and its axes (``Figure.subplots(*grid, **options)``)."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(*grid, **options)
+
+
 def _save(fig, path: str | Path) -> Path:
-    """Write the figure atomically (temp file + rename) and close it."""
+    """Write the figure atomically (temp file + rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    tmp.replace(path)
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     return path

@@ -13,9 +13,10 @@ from safetensors.torch import save as safetensors_save
 
 import freqaug
 from freqaug.bands import BandSpec
-from freqaug.bundle import MANIFEST_KEY, BundleError, export_run, load_bundle, save_bundle, weights_sha256
-from freqaug.bundle.export import data_summary
-from freqaug.bundle.offline import generate_to_folder
+from freqaug.bundle import MANIFEST_KEY, BundleError, load_bundle, save_bundle, weights_sha256
+from freqaug.train.export import export_run
+from freqaug.data import data_summary
+from freqaug.offline.generate import generate_to_folder
 from freqaug.bundle.summary import describe_bundle
 from freqaug.data import CAMVID, synthetic_batch
 from freqaug.models import FreqGANConfig, LayoutConfig, NetConfig
@@ -272,7 +273,7 @@ def test_numpy_integers_are_counts_too(bundle):
 
 
 def test_generate_plans_one_batch_at_a_time():
-    from freqaug.bundle.offline import _blocks
+    from freqaug.offline.generate import _blocks
 
     blocks = _blocks(10**15, 4, {1: {}})  # a plan of every batch would not fit in memory
     assert next(blocks) == (0, 4, [0, 2, 3]) and next(blocks) == (4, 4, [4, 5, 6, 7])

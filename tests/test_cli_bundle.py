@@ -13,7 +13,7 @@ import pytest
 
 from freqaug import cli, load_bundle
 from freqaug.bands import BandSpec
-from freqaug.bundle import offline
+from freqaug.offline import generate as offline
 from freqaug.data import street_scene
 from freqaug.models import FreqGANConfig, NetConfig
 from freqaug.train import TrainConfig

@@ -10,7 +10,7 @@ import torch
 
 from freqaug import load_bundle
 from freqaug.bands import BandSpec
-from freqaug.bundle.offline import to_uint8
+from freqaug.offline.generate import to_uint8
 from freqaug.data import CAMVID, DataError, load_segmentation
 from freqaug.evaluate import (
     EVAL_FILES, LAYOUT_FILE, band_groups, evaluate_bundle, layout_scores, markdown_report, output_files, score_bundle,

@@ -39,24 +39,28 @@ class FreqAug(A.ImageOnlyTransform):
     (H, W, C) uint8 or float32 (in [0, 1]) images in, same dtype and shape out. ``p`` is
     albumentations' (drawn by the transform's own RNG); the per-call parameters come from a torch
     generator seeded from ``self.random_generator``, so ``A.Compose(..., seed=S)`` makes it
-    reproducible. In a DataLoader worker the transform reseeds itself once from its state and the
+    reproducible; with ``seed`` the parameters (not albumentations' ``p`` gate) come from the transform's
+    own generator instead, as in the other front-ends. The options are keyword-only, in the order of
+    every front-end: ``mode, p, strength, bands, weight, device, seed``. In a DataLoader worker the transform reseeds itself once from its state and the
     worker's seed: workers differ, and the same loader seed gives the same epoch. ``A.to_dict`` /
     ``A.from_dict`` round-trip it (the bundle by path; it loads lazily, once per process).
     """
 
     def __init__(
         self,
-        bundle_path: str,
+        bundle_path: str | os.PathLike[str],
+        *,
         mode: str = "bands",
+        p: float = 0.5,
         strength: Sequence[float] = (1.0, 1.0),
         bands: Sequence[str] | None = None,
         weight: float | None = None,
         device: str = "cpu",
-        p: float = 0.5,
+        seed: int | None = None,
     ) -> None:
         super().__init__(p=p)
         config = AugmentConfig(os.fspath(bundle_path), mode=mode, p=1.0, strength=strength, bands=bands,
-                               weight=weight, device=device)
+                               weight=weight, device=device, seed=seed)
         self._augmenter = FreqAugmenter(config)
         refuse_replace(mode, "albumentations", conditional=self._augmenter.conditional)
         self.bundle_path, self.mode, self.device = config.bundle_path, config.mode, config.device
@@ -70,6 +74,10 @@ class FreqAug(A.ImageOnlyTransform):
 
     def get_transform_init_args_names(self) -> tuple[str, ...]:
         return ("bundle_path", "mode", "strength", "bands", "weight", "device")
+
+    def get_transform_init_args(self) -> dict[str, Any]:
+        # albumentations keeps its own RNG seed in ``self.seed``; freqaug's is the augmenter's
+        return {**super().get_transform_init_args(), "seed": self._augmenter.config.seed}
 
     def __call__(self, *args: Any, force_apply: bool = False, **kwargs: Any) -> Any:
         self._reseed_in_new_worker()
@@ -86,8 +94,12 @@ class FreqAug(A.ImageOnlyTransform):
             self.set_random_seed(mix_seeds(int(self.random_generator.integers(_SEED_LIMIT)), info.seed))
 
     def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-        """The call's freqaug parameters, drawn with a torch generator seeded from albumentations' RNG."""
-        generator = torch.Generator().manual_seed(int(self.random_generator.integers(_SEED_LIMIT)))
+        """The call's freqaug parameters, drawn with a torch generator seeded from albumentations' RNG, or with
+        ``seed`` from this transform's own seeded generator (per process, like the other front-ends)."""
+        if self._augmenter.config.seed is not None:
+            generator = self._augmenter.generator()
+        else:
+            generator = torch.Generator().manual_seed(int(self.random_generator.integers(_SEED_LIMIT)))
         out = {"freq_params": self._augmenter.sample(1, generator=generator)}
         if self._augmenter.conditional:
             out["freq_layout"] = _layout_from(data)

@@ -15,10 +15,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 from safetensors.torch import safe_open
-from safetensors.torch import save as safetensors_save
 from torch import Tensor
 
-from freqaug._files import fsync_dir, sha256_bytes, write_atomic
+from freqaug._files import sha256_bytes, write_tensors
 from freqaug._json import parse_json
 from freqaug._version import __version__
 from freqaug.bands import BandSpec
@@ -212,11 +211,7 @@ def save_bundle(model: FreqGAN, path: str | os.PathLike[str], *, provenance: Map
         text = json.dumps(manifest, sort_keys=True, allow_nan=False)
     except (TypeError, ValueError) as err:
         raise ValueError(f"provenance: expected JSON-ready values ({err})") from None
-    data = safetensors_save(tensors, metadata={MANIFEST_KEY: text, MANIFEST_SHA256_KEY: sha256_bytes(text.encode())})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, data)
-    fsync_dir(path.parent)
-    return path
+    return write_tensors(path, tensors, {MANIFEST_KEY: text, MANIFEST_SHA256_KEY: sha256_bytes(text.encode())})
 
 
 # ---- reading -----------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Data layer: CamVid class set and palette, image/label folders, and procedural street scenes.
+"""Data layer: CamVid class set and palette, image/label folders, and drawn (procedural) street scenes.
 
 A bottom layer: imports nothing from other ``freqaug`` subpackages.
 """
@@ -8,13 +8,14 @@ from .folder import (
     DataError,
     SegmentationFolder,
     UnreadableFileError,
+    data_summary,
     load_images,
     load_segmentation,
     random_subset,
     read_image,
     read_label,
 )
-from .synthetic import SyntheticStreets, street_scene, synthetic_batch
+from .drawn import SyntheticStreets, street_scene, synthetic_batch
 
 __all__ = [
     "CAMVID",
@@ -25,6 +26,7 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "DataError",
     "UnreadableFileError",
+    "data_summary",
     "SegmentationFolder",
     "load_images",
     "load_segmentation",

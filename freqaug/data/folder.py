@@ -9,8 +9,10 @@ e.g. ``camvid/128x96/train``.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -406,3 +408,15 @@ def load_segmentation(
         raise DataError(f"{ds.root}: none of the {total} image/label pair(s) could be used")
     warn_resized(ds, total)
     return torch.stack(images).float().div_(255.0), torch.stack(labels)
+
+
+def data_summary(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """Path, number of images and sha256 of the sorted file names of a data folder's images/."""
+    folder = Path(folder)
+    images = folder / "images"
+    names = sorted(p.name for p in images.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS) if images.is_dir() else []
+    return {
+        "path": str(folder.resolve()),
+        "images": len(names),
+        "names_sha256": hashlib.sha256("\n".join(names).encode()).hexdigest(),
+    }

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from freqaug._files import write_tensors
 from freqaug._json import parse_json
 from freqaug.bands._checks import check_image, check_int, check_positive_int
 
@@ -372,16 +373,9 @@ def evaluate_segmentation(
 
 def save_segnet(model: SegNet, path: str | os.PathLike[str]) -> Path:
     """Write the weights and the JSON config to one safetensors file (temp file + rename)."""
-    from safetensors.torch import save_file
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     meta = {"format": FORMAT, "version": VERSION, "config": model.config.to_dict()}
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file(tensors, str(tmp), metadata={"freqaug": json.dumps(meta)})
-    os.replace(tmp, path)
-    return path
+    return write_tensors(path, tensors, {"freqaug": json.dumps(meta)})
 
 
 def load_segnet(path: str | os.PathLike[str], *, device: str | torch.device = "cpu") -> SegNet:

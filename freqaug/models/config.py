@@ -108,10 +108,7 @@ class FreqGANConfig:
     ``"channel"`` (one learned alpha per colour channel); alpha_init in (0, 1). layout: None (the
     unconditional model) or a :class:`LayoutConfig`: every generator and discriminator then also
     takes a label map; omitted from :meth:`to_dict` when None, so unconditional configs (and their
-    hashes) are unchanged. source_blur: sigma (in source-band pixels) of a Gaussian blur of every
-    cascade generator's sources, in training and sampling alike (conditioning augmentation: the
-    generator learns from real sources as blurred as the generated ones it gets when sampling);
-    0, the default, is omitted from :meth:`to_dict`. baseline_input: what the baseline generator
+    hashes) are unchanged. baseline_input: what the baseline generator
     takes beside its own noise block: ``"noise"`` (nothing: an independent image, the patent's
     "another generator") or ``"band_image"`` (the band image as condition maps, so both blended
     images show one scene: the baseline adds a learned correction to it, zero at the start);
@@ -133,7 +130,6 @@ class FreqGANConfig:
     band_norm: str = "robust"
     decorrelate_colors: bool = True
     layout: LayoutConfig | None = None
-    source_blur: float = 0.0
     baseline_input: str = "noise"
 
     def __post_init__(self) -> None:
@@ -183,9 +179,6 @@ class FreqGANConfig:
             raise ValueError(f"FreqGANConfig.band_norm: expected 'robust' or 'std', got {self.band_norm!r}")
         if not isinstance(self.decorrelate_colors, bool):
             raise ValueError(f"FreqGANConfig.decorrelate_colors: expected true or false, got {self.decorrelate_colors!r}")
-        blur = self.source_blur
-        if isinstance(blur, bool) or not isinstance(blur, (int, float)) or not 0 <= blur <= 8:
-            raise ValueError(f"FreqGANConfig.source_blur: expected a Gaussian sigma in [0, 8] source pixels, got {blur!r}")
         if self.baseline_input not in BASELINE_INPUTS:
             raise ValueError(f"FreqGANConfig.baseline_input: expected one of {list(BASELINE_INPUTS)}, got "
                              f"{self.baseline_input!r}")
@@ -216,8 +209,6 @@ class FreqGANConfig:
             discriminator=_net_to_dict(self.discriminator),
             band_generators={k: _net_to_dict(v) for k, v in self.band_generators.items()},
         )
-        if not self.source_blur:
-            del data["source_blur"]
         if self.baseline_input == "noise":
             del data["baseline_input"]
         if self.layout is None:

@@ -18,7 +18,6 @@ from freqaug.models.blend import AlphaBlend
 from freqaug.models.config import BASELINE, FreqGANConfig, cascade_order
 from freqaug.models.discriminator import ConvDiscriminator, SegmentationDiscriminator
 from freqaug.models.generator import ConvGenerator
-from freqaug.models.layers import blur_sources
 from freqaug.models.noise import OrthogonalNoise
 
 __all__ = ["FreqGAN", "FreqGANOutput", "build_discriminators"]
@@ -176,7 +175,7 @@ class FreqGAN(nn.Module):
             missing = [s for s in names if sources is None or s not in sources]
             if missing:
                 raise ValueError(f"sources: band {name!r} needs its cascade source(s) {missing}")
-            cond = blur_sources(torch.cat([sources[s] for s in names], dim=1), self.config.source_blur)  # type: ignore[index]
+            cond = torch.cat([sources[s] for s in names], dim=1)  # type: ignore[index]
         return self.generators[name](noise, cond, layout)
 
     def generate_bands(self, noises: Mapping[str, Tensor], layout: Tensor | None = None) -> dict[str, Tensor]:

@@ -104,17 +104,3 @@ def resize_to(x: Tensor, size: tuple[int, int]) -> Tensor:
     if shrinking:
         return F.adaptive_avg_pool2d(x, size)
     return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
-
-
-def blur_sources(x: Tensor, sigma: float) -> Tensor:
-    """Gaussian blur (``sigma`` pixels, reflected borders, kernel 2 * ceil(3 sigma) + 1) of cascade
-    sources; ``sigma`` 0 returns ``x`` itself."""
-    if not sigma:
-        return x
-    from kornia.filters import gaussian_blur2d
-
-    size = 2 * math.ceil(3 * sigma) + 1
-    limit = min(x.shape[-2:])
-    if size > limit:  # reflect padding needs the kernel's half-width < the side
-        size = limit - 1 if limit % 2 == 0 else limit
-    return gaussian_blur2d(x, (size, size), (float(sigma), float(sigma)), border_type="reflect")

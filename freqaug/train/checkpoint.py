@@ -7,13 +7,14 @@ Loading restores *everything* saved, so N steps + resume + N steps equals 2N ste
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+
+from freqaug._files import write_tensors
 
 if TYPE_CHECKING:
     from freqaug.train.trainer import Trainer
@@ -65,13 +66,7 @@ def save_checkpoint(trainer: Trainer, path: str | Path) -> Path:
         "train_config": trainer.config.to_dict(),
         "optimizers": optimizer_meta,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file(tensors, str(tmp), metadata={"freqaug": json.dumps(meta)})
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    return path
+    return write_tensors(path, tensors, {"freqaug": json.dumps(meta)})
 
 
 def read_checkpoint_meta(path: str | Path) -> dict:

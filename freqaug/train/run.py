@@ -19,6 +19,7 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
+from freqaug._files import atomic_output, write_atomic
 from freqaug._json import known_fields, parse_json
 from freqaug.train.observe import TrainCallback
 from freqaug.models import FreqGANConfig
@@ -95,9 +96,7 @@ def saved_run_config(path: Path) -> RunConfig:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_atomic(path, text.encode())
 
 
 def _append_jsonl(path: Path, record: dict) -> None:
@@ -260,9 +259,8 @@ def _samples(trainer: Trainer, z: Tensor, path: Path, save) -> None:
         from torchvision.utils import save_image
 
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        save_image(sample_images(trainer, len(z)), tmp, nrow=8, format="png")
-        os.replace(tmp, path)
+        with atomic_output(path) as tmp:
+            save_image(sample_images(trainer, len(z)), tmp, nrow=8, format="png")
         return
     labels = _sample_labels(trainer, len(z))
     output = trainer.ema(z, labels)

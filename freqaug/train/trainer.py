@@ -1,8 +1,7 @@
 """Two-stage training of a FreqGAN (patent claim 2 and [0016]).
 
 Stage 1: every band GAN learns its own band of the real images, each generator with its own
-Gaussian noise; cascade generators are conditioned on the real source bands (or on generated
-ones, ``cascade_inputs="generated"``). Stage 2: the baseline generator and alpha (optionally the
+Gaussian noise; cascade generators are conditioned on the real source bands. Stage 2: the baseline generator and alpha (optionally the
 band generators too) learn full images through the inverse transform against the image
 discriminator. Non-saturating logistic loss with lazy R1 (or hinge), Adam, EMA of the generator,
 DiffAugment for small data sets. A conditional model (``config.layout``) trains on (image, label
@@ -65,7 +64,6 @@ class TrainConfig:
     ema_rampup: float = 0.1  # half-life at most this fraction of the images seen in the stage (0: off)
     band_augment: tuple[str, ...] = ("translation", "cutout")
     image_augment: tuple[str, ...] = ("color", "translation", "cutout")
-    cascade_inputs: str = "real"
     labelmix: float = 0.0  # weight of OASIS's LabelMix consistency loss (OASIS uses 10); needs the OASIS image D
     finetune_bands: bool = False
     band_updates: Mapping[str, int] = dataclasses.field(default_factory=lambda: {COARSE: 8})  # band -> D+G updates per stage-1 step
@@ -80,8 +78,6 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.loss: expected 'logistic' or 'hinge', got {self.loss!r}")
         if self.amp not in ("off", "bf16"):
             raise ValueError(f"TrainConfig.amp: expected 'off' or 'bf16', got {self.amp!r}")
-        if self.cascade_inputs not in ("real", "generated"):
-            raise ValueError(f"TrainConfig.cascade_inputs: expected 'real' or 'generated', got {self.cascade_inputs!r}")
         for key in ("band_augment", "image_augment"):
             unknown = [p for p in getattr(self, key) if p not in POLICIES]
             if unknown:
@@ -111,6 +107,9 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
         """Build and validate; unknown fields are named."""
+        data = dict(data) if isinstance(data, Mapping) else data
+        if isinstance(data, dict) and data.get("cascade_inputs", "real") == "real":  # configs written before the
+            data.pop("cascade_inputs", None)  # knob went: "real" is what every cascade trains on now
         return cls(**known_fields(data, cls, "TrainConfig"))
 
     def to_json(self) -> str:
@@ -236,10 +235,6 @@ class Trainer:
         stats = acc.result()
         return stats, stats.pop(IMAGE_STATS)
 
-    def sample_batch(self) -> Tensor:
-        """A random batch of real images on the device (from the trainer's own generator)."""
-        return self.sample_pairs()[0]
-
     def sample_pairs(self) -> tuple[Tensor, Tensor | None]:
         """A random batch of real images and their label maps (None when unconditional)."""
         index = torch.randint(len(self.images), (self.config.batch_size,), generator=self.rng, device=self.device)
@@ -304,37 +299,17 @@ class Trainer:
         self.step["stage1"] += 1
         return record
 
-    @_mixed_precision
-    def band_step(self, names: Sequence[str]) -> dict[str, float]:
-        """One D and one G update of the band GANs ``names`` alone on a new batch, then the EMA: a
-        stage-1 step that trains only those bands (a probe of how one band learns)."""
-        unknown = sorted(set(names) - set(self.model.band_names))
-        if unknown or not names:
-            raise ValueError(f"names: expected some of {list(self.model.band_names)}, got {list(names)}")
-        step = self.step["stage1"]
-        record = self._band_update(list(names), *self._real(None, None), step)
-        self._ema_step(step)
-        self.step["stage1"] += 1
-        return record
-
     def _band_update(self, names: list[str], real: Tensor, layout: Tensor | None, step: int,
                      extra: int = 0) -> dict[str, float]:
         """One D and one G update of the band GANs ``names``; lazy R1 counts each band's own updates."""
         model, cfg = self.model, self.config
         with torch.no_grad():
             real_bands = {k: model.normalize_band(k, v) for k, v in decompose(real, model.config.spec).items()}
-        generated = cfg.cascade_inputs == "generated"
-        needed = set(names) | (model.ancestors(names) if generated else set())
-        order = [n for n in model.order if n in needed]
-        noises = {name: self._noise(real.shape[0]) for name in model.band_names if name in needed}  # own noise
+        order = [n for n in model.order if n in names]
+        noises = {name: self._noise(real.shape[0]) for name in model.band_names if name in names}  # own noise
 
-        def generate() -> dict[str, Tensor]:
-            fakes: dict[str, Tensor] = {}
-            for name in order:
-                sources = {k: v.detach() for k, v in fakes.items()} if generated else real_bands
-                fake = model.generate_band(name, noises[name], sources, layout)
-                fakes[name] = fake if name in names else fake.detach()  # an ancestor of ``names``: not updated
-            return fakes
+        def generate() -> dict[str, Tensor]:  # every cascade generator draws from the real source bands
+            return {name: model.generate_band(name, noises[name], real_bands, layout) for name in order}
 
         def cond(name: str, bands: Mapping[str, Tensor]) -> Tensor | None:
             sources = model.sources(name)
@@ -344,14 +319,13 @@ class Trainer:
         requires_grad(self.discriminators, True)
         with torch.no_grad():
             fakes = generate()
-        fake_sources = fakes if generated else real_bands
         d_loss = real.new_zeros(())
         for name in names:
             disc = self.discriminators[name]
             r1 = self._r1_due(step * self.band_updates.get(name, 1) + extra)
             real_in = real_bands[name].detach().requires_grad_(r1)
             real_logits = self._judge(disc, real_in, cfg.band_augment, cond(name, real_bands), layout)
-            fake_logits = self._judge(disc, fakes[name], cfg.band_augment, cond(name, fake_sources), layout)
+            fake_logits = self._judge(disc, fakes[name], cfg.band_augment, cond(name, real_bands), layout)
             d_loss = d_loss + self._d_loss(real_logits, fake_logits)
             if r1:
                 d_loss = d_loss + cfg.r1_gamma / 2 * cfg.r1_every * r1_penalty(real_logits, real_in)
@@ -359,9 +333,8 @@ class Trainer:
         # generators
         requires_grad(self.discriminators, False)
         fakes = generate()
-        fake_sources = fakes if generated else real_bands
         g_loss = sum(
-            self._g_loss(self._judge(self.discriminators[n], fakes[n], cfg.band_augment, cond(n, fake_sources), layout))
+            self._g_loss(self._judge(self.discriminators[n], fakes[n], cfg.band_augment, cond(n, real_bands), layout))
             for n in names
         )
         self._update("g1", g_loss)

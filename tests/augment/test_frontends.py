@@ -85,3 +85,32 @@ def test_a_transform_pickles_as_its_configuration_and_works_after(name, kwargs, 
     pickled(runner)  # a used transform pickles no tensors either
     copy = pickle.loads(data)
     torch.testing.assert_close(run_all(copy, scenes)[0], run_all(fresh, scenes)[0], rtol=0, atol=0)
+
+
+def test_every_front_end_takes_the_same_keyword_only_options_in_the_same_order():
+    import inspect
+
+    from freqaug.augment import FreqAugBatch, albu, kornia, tv
+
+    expected = ["mode", "p", "strength", "bands", "weight", "device", "seed"]
+    for cls in (albu.FreqAug, tv.FreqAug, FreqAugBatch, kornia.FreqAugKornia):
+        params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+        assert params[0].name == "bundle_path" and params[0].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD, cls
+        options = [p for p in params[1:] if p.kind is inspect.Parameter.KEYWORD_ONLY]
+        assert len(options) == len(params) - 1, f"{cls.__module__}: every option is keyword-only"
+        assert [p.name for p in options][: len(expected)] == expected, cls.__module__
+
+
+def test_the_albumentations_transform_takes_its_own_seed(bundle_path, scenes):
+    import albumentations as A
+
+    from freqaug.augment.albu import FreqAug
+
+    image = (scenes[0][0].permute(1, 2, 0).numpy() * 255).round().astype("uint8")
+    first = FreqAug(bundle_path, p=1.0, seed=7)(image=image)["image"]
+    assert (FreqAug(bundle_path, p=1.0, seed=7)(image=image)["image"] == first).all()
+    assert not (FreqAug(bundle_path, p=1.0, seed=8)(image=image)["image"] == first).all()
+    in_compose = A.Compose([FreqAug(bundle_path, p=1.0, seed=7)])  # a Compose without a seed keeps it
+    assert (in_compose(image=image)["image"] == first).all()
+    restored = A.from_dict(A.to_dict(A.Compose([FreqAug(bundle_path, p=1.0, seed=7)])))
+    assert (restored(image=image)["image"] == first).all()

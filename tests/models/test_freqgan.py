@@ -20,7 +20,6 @@ from freqaug.models import (
     count_parameters,
     orthogonal_matrix,
 )
-from freqaug.models.layers import blur_sources
 
 SMALL = NetConfig(base_channels=8, max_channels=16, min_size=4)
 SPECS = {
@@ -264,39 +263,6 @@ def test_source_path_is_on_by_default_and_old_configs_load_without_it():
     assert FreqGANConfig.from_dict(data) == FreqGANConfig()
     with pytest.raises(ValueError, match=r"NetConfig.source_width: expected an integer >= 0, got -1"):
         NetConfig(source_width=-1)
-
-
-def test_source_blur_feeds_a_cascade_generator_blurred_sources_in_sampling_and_training_alike():
-    """source_blur = s: a generator given sources S draws what the same weights without the blur draw
-    given S blurred with kornia's Gaussian (sigma s); generate_bands (sampling) goes through it too."""
-    from kornia.filters import gaussian_blur2d
-
-    sharp = FreqGAN(small_config(cascade={"LH2": ["LL2"]})).eval()
-    blurred = FreqGAN(dataclasses.replace(sharp.config, source_blur=0.5)).eval()
-    blurred.load_state_dict(sharp.state_dict())
-    noise = torch.randn(2, sharp.config.noise_block_dim)
-    sources = {"LL2": torch.randn(2, 3, *sharp.band_shapes["LL2"])}
-    with torch.no_grad():
-        expected = sharp.generate_band("LH2", noise, {"LL2": gaussian_blur2d(sources["LL2"], (5, 5), (0.5, 0.5))})
-        torch.testing.assert_close(blurred.generate_band("LH2", noise, sources), expected, atol=1e-5, rtol=1e-5)
-        assert not torch.allclose(sharp.generate_band("LH2", noise, sources), expected, atol=1e-3)
-        noises = sharp.noise(sharp.sample_z(2, generator=torch.Generator().manual_seed(0)))
-        ll2 = blurred.generate_bands(noises)["LL2"]
-        torch.testing.assert_close(blurred.generate_bands(noises)["LH2"],
-                                   sharp.generate_band("LH2", noises["LH2"], {"LL2": gaussian_blur2d(ll2, (5, 5), (0.5, 0.5))}),
-                                   atol=1e-5, rtol=1e-5)
-
-
-def test_source_blur_is_off_by_default_omitted_at_zero_and_validated():
-    assert FreqGANConfig().source_blur == 0 and "source_blur" not in FreqGANConfig().to_dict()
-    config = FreqGANConfig(source_blur=1.5)
-    assert config.to_dict()["source_blur"] == 1.5 and FreqGANConfig.from_dict(config.to_dict()) == config
-    with pytest.raises(ValueError, match=r"FreqGANConfig.source_blur: expected a Gaussian sigma in \[0, 8\]"):
-        FreqGANConfig(source_blur=-1)
-    tiny = torch.full((1, 2, 3, 4), 2.0)  # a kernel wider than the map is cut to fit: constants stay
-    torch.testing.assert_close(blur_sources(tiny, 4.0), tiny)
-    x = torch.randn(1, 1, 6, 6)
-    assert blur_sources(x, 0.0) is x and blur_sources(x, 1.0).std() < x.std()
 
 
 @torch.no_grad()

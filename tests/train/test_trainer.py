@@ -79,9 +79,8 @@ def test_stage2_finetunes_band_generators_when_asked(images):
     assert not torch.equal(before, _params(trainer.model.generators))
 
 
-@pytest.mark.parametrize("cascade_inputs", ["real", "generated"])
-def test_cascade_trains_with_real_or_generated_sources(images, cascade_inputs):
-    trainer = make_trainer(images, cascade={"LH1": ["LL2"]}, cascade_inputs=cascade_inputs)
+def test_cascade_trains_on_the_real_sources(images):
+    trainer = make_trainer(images, cascade={"LH1": ["LL2"]})
     before = _params(trainer.model.generators["LH1"])
     trainer.stage1_step()
     assert not torch.equal(before, _params(trainer.model.generators["LH1"]))
@@ -108,7 +107,7 @@ def test_rejects_images_of_the_wrong_size(images):
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"loss": "wgan"}, "TrainConfig.loss"), ({"cascade_inputs": "both"}, "TrainConfig.cascade_inputs"),
+    [({"loss": "wgan"}, "TrainConfig.loss"),
      ({"band_augment": ("rotate",)}, r"TrainConfig.band_augment: unknown op\(s\) \['rotate'\]"),
      ({"batch_size": 0}, "TrainConfig.batch_size"), ({"lr_g": 0.0}, "TrainConfig.lr_g"),
      ({"band_updates": {"LL2": 0}}, r"TrainConfig.band_updates\['LL2'\]: expected a positive integer, got 0"),
@@ -130,10 +129,15 @@ def test_invalid_train_config(kwargs, match):
 @pytest.mark.parametrize("data, error, match", [
     ([1, 2], TypeError, "TrainConfig: expected a mapping of fields, got list"),
     ({"r1_gama": 1}, ValueError, r"TrainConfig: unknown field\(s\) \['r1_gama'\]; expected some of"),
+    ({"cascade_inputs": "generated"}, ValueError, r"TrainConfig: unknown field\(s\) \['cascade_inputs'\]"),
 ])
 def test_train_config_from_dict_names_what_is_wrong(data, error, match):
     with pytest.raises(error, match=match):
         TrainConfig.from_dict(data)
+
+
+def test_a_config_written_with_the_retired_cascade_inputs_real_still_loads():
+    assert TrainConfig.from_dict({"cascade_inputs": "real", "batch_size": 4}) == TrainConfig(batch_size=4)
 
 
 @pytest.mark.parametrize("band_updates", [{"LL2": 4}, {}, {"coarse": 8}])
@@ -153,13 +157,10 @@ def _adam_steps(trainer, opt, module):
     return {int(trainer.opt[opt].state[p]["step"]) for p in module.parameters() if p in trainer.opt[opt].state}
 
 
-@pytest.mark.parametrize("cascade_inputs", ["real", "generated"])
-def test_band_updates_give_named_bands_more_updates_per_step(images, cascade_inputs):
-    trainer = make_trainer(images, cascade={"LH1": ["LL2"]}, cascade_inputs=cascade_inputs,
-                           band_updates={"LH1": 3, "HH2": 2})
+def test_band_updates_give_named_bands_more_updates_per_step(images):
+    trainer = make_trainer(images, cascade={"LH1": ["LL2"]}, band_updates={"LH1": 3, "HH2": 2})
     trainer.fit(2, 0, progress=False)
-    counts = {"LH1": 6, "HH2": 4, "LL2": 2, "HL1": 2}  # two steps: 1 update each, plus the extra ones; LL2
-    # feeds LH1 (generated, under cascade_inputs="generated") in LH1's extra updates without being updated
+    counts = {"LH1": 6, "HH2": 4, "LL2": 2, "HL1": 2}  # two steps: 1 update each, plus the extra ones
     for band, count in counts.items():
         assert _adam_steps(trainer, "g1", trainer.model.generators[band]) == {count}, band
         assert _adam_steps(trainer, "d1", trainer.discriminators[band]) == {count}, band
@@ -299,13 +300,3 @@ def test_band_discriminators_see_sources_moved_with_their_band(images):
     assert torch.equal(seen["x"].eq(0).all(1), seen["cond"].eq(0).all(1))  # emptied pixels line up
     trainer._judge(disc, band, ("color",), coarse)
     assert torch.equal(seen["cond"], coarse) and not torch.equal(seen["x"], band)
-
-
-def test_band_step_trains_only_the_named_bands(images):
-    trainer = make_trainer(images)
-    trainer.band_step(["LL2"])
-    assert _adam_steps(trainer, "g1", trainer.model.generators["LL2"]) == {1}
-    assert _adam_steps(trainer, "g1", trainer.model.generators["HH1"]) == set()
-    assert trainer.step["stage1"] == 1
-    with pytest.raises(ValueError, match=r"names: expected some of \['LL2'.*got \['LL5'\]"):
-        trainer.band_step(["LL5"])

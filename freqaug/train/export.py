@@ -1,4 +1,7 @@
-"""Export a training run folder (config.json + checkpoint.safetensors) as a bundle: EMA weights only."""
+"""Export a training run folder (config.json + checkpoint.safetensors) as a bundle: EMA weights only.
+
+Training writes bundles (the run's last step exports one); the bundle layer knows only the file
+format, never the trainer."""
 from __future__ import annotations
 
 import hashlib
@@ -12,25 +15,13 @@ from safetensors.torch import safe_open
 from freqaug._json import parse_json
 from freqaug.bundle.core import build_model, save_bundle
 from freqaug.bundle.manifest import BundleError
-from freqaug.data import IMAGE_EXTENSIONS
+from freqaug.data import data_summary
 from freqaug.models import FreqGAN, FreqGANConfig
 
-__all__ = ["BUNDLE_NAME", "data_summary", "export_run"]
+__all__ = ["BUNDLE_NAME", "export_run"]
 
 BUNDLE_NAME = "bundle.safetensors"  # what `freqaug train` writes into its run folder
 EMA_PREFIX = "ema/"
-
-
-def data_summary(folder: str | os.PathLike[str]) -> dict[str, Any]:
-    """Path, number of images and sha256 of the sorted file names of a data folder's images/."""
-    folder = Path(folder)
-    images = folder / "images"
-    names = sorted(p.name for p in images.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS) if images.is_dir() else []
-    return {
-        "path": str(folder.resolve()),
-        "images": len(names),
-        "names_sha256": hashlib.sha256("\n".join(names).encode()).hexdigest(),
-    }
 
 
 def _run_config_sha256(run_dir: Path) -> str:
@@ -68,7 +59,7 @@ def export_run(
 
     ``data``, the training data folder, is summarised in the provenance when given.
     """
-    from freqaug.train.checkpoint import CHECKPOINT_NAME, CheckpointError, read_checkpoint_meta
+    from freqaug.train.checkpoint import CHECKPOINT_NAME, CheckpointError, read_checkpoint_meta  # noqa: PLC0415
 
     run_dir = Path(run_dir)
     checkpoint = run_dir / CHECKPOINT_NAME

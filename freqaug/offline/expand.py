@@ -25,8 +25,8 @@ from torch import Tensor
 
 from freqaug._files import TEMP_SUFFIX, temp_path, write_atomic
 from freqaug.bundle.core import Bundle, index_seed
-from freqaug.bundle.export import data_summary
-from freqaug.bundle.offline import GenerateReport, LayoutFn, OutputFolder, Target, bundle_identity, read_layouts
+from freqaug.data import data_summary
+from freqaug.offline.generate import GenerateReport, LayoutFn, OutputFolder, Target, bundle_identity, read_layouts
 from freqaug.data import DataError, SegmentationFolder, read_image
 
 __all__ = ["ExpandReport", "LabelEdit", "SYNTHETIC_PREFIX", "expand_dataset"]
