@@ -375,6 +375,10 @@ def summary(results: dict[str, Any]) -> dict[str, Any]:
         for metric, get in METRICS.items():
             mean, std = _stats([get(r) for r in runs.values()])
             entry[metric] = {"mean": round(mean, 5), "std": None if std is None else round(std, 5)}
+        fits = [r["train_miou"] for r in runs.values() if r.get("train_miou") is not None]
+        if fits:  # runs scored before the fit was recorded have none
+            mean, std = _stats(fits)
+            entry["train_miou"] = {"mean": round(mean, 5), "std": None if std is None else round(std, 5), "n": len(fits)}
         out["regimes"].setdefault(regime, {}).setdefault(str(budget), {})[arm] = entry
     return out
 
@@ -399,25 +403,32 @@ def markdown(results: dict[str, Any], command: str) -> str:
     ]
     families = list(FAMILIES)
     for regime, budget in dict.fromkeys((g[0], g[1]) for g in groups):
-        peer = best_peer(groups, regime, budget, "mpc")
+        peer, clean_peer = best_peer(groups, regime, budget, "mpc"), best_peer(groups, regime, budget, "clean")
         lines += [f"## {regime}, {budget} steps", "",
-                  "| arm | n | clean % | mPC % | rPC | " + " | ".join(f"{f} %" for f in families) +
-                  " | Δ clean vs standard | Δ mPC vs standard | Δ mPC vs best peer | Δ mPC vs own real-partner ablation |",
-                  "|---|---:|---|---|---|" + "---|" * len(families) + "---|---|---|---|"]
+                  "| arm | n | train mIoU % | clean % | mPC % | rPC | " + " | ".join(f"{f} %" for f in families) +
+                  " | Δ clean vs standard | Δ clean vs best peer | Δ mPC vs standard | Δ mPC vs best peer | "
+                  "Δ clean / mPC vs own real-partner ablation |",
+                  "|---|---:|---|---|---|---|" + "---|" * len(families) + "---|---|---|---|---|"]
         for (r, b, arm), runs in groups.items():
             if (r, b) != (regime, budget):
                 continue
             rows = list(runs.values())
             ablation = ABLATIONS.get(arm)
+            fits = [x["train_miou"] for x in rows if x.get("train_miou") is not None]
             lines.append(
-                f"| {arm} | {len(rows)} | {_pm([x['miou'] for x in rows])} | {_pm([x['mpc'] for x in rows])} | "
+                f"| {arm} | {len(rows)} | {_pm(fits) if fits else '-'} | {_pm([x['miou'] for x in rows])} | "
+                f"{_pm([x['mpc'] for x in rows])} | "
                 f"{_pm([x['rpc'] for x in rows], 1, 2)} | " + " | ".join(_pm([x['families'][f] for x in rows]) for f in families)
                 + f" | {_delta(paired(groups, regime, budget, arm, 'standard', 'clean'))} "
+                f"| {_delta(paired(groups, regime, budget, arm, clean_peer, 'clean')) if clean_peer and arm not in PEERS else '-'} "
                 f"| {_delta(paired(groups, regime, budget, arm, 'standard', 'mpc'))} "
                 f"| {_delta(paired(groups, regime, budget, arm, peer, 'mpc')) if peer and arm not in PEERS else '-'} "
-                f"| {_delta(paired(groups, regime, budget, arm, ablation, 'mpc')) if ablation else '-'} |")
+                f"| {_delta(paired(groups, regime, budget, arm, ablation, 'clean')) if ablation else '-'} / "
+                f"{_delta(paired(groups, regime, budget, arm, ablation, 'mpc')) if ablation else '-'} |")
         lines += ["", f"mean ± std over seeds (one value: 1 seed); Δ: mean paired difference in points over the seeds "
-                      f"both arms have. Best peer by mPC here: `{peer}`. {NOISE_NOTE}", ""]
+                      f"both arms have. Best peer here by clean mIoU: `{clean_peer}`, by mPC: `{peer}`. Train mIoU: "
+                      "the model's clean mIoU on its own labelled train images (near the val score: still "
+                      f"under-fitting). {NOISE_NOTE}", ""]
         lines += per_corruption_lines(groups, regime, budget) + per_class_lines(groups, regime, budget)
     for arm, reason in sorted(results.get("not_run", {}).items()):
         lines += [f"Not run: `{arm}`: {reason}.", ""]
@@ -426,12 +437,13 @@ def markdown(results: dict[str, Any], command: str) -> str:
         lines += [f"Bundle: `{bundle['path']}` (file sha256 `{bundle['sha256']}`, {bundle['spec']}, "
                   f"{bundle['image_size'][0]}x{bundle['image_size'][1]}); provenance: "
                   f"`{json.dumps(bundle['provenance'], sort_keys=True)}`", ""]
-    lines += ["## Runs", "", "| regime | budget | seed | arm | clean % | mPC % | train s | eval s | load after | trained |",
-              "|---|---:|---:|---|---:|---:|---:|---:|---:|---|"]
+    lines += ["## Runs", "", "| regime | budget | seed | arm | train mIoU % | clean % | mPC % | train s | eval s | load after "
+              "| trained |", "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|"]
     for r in sorted(results["runs"], key=lambda r: (ORDERS["regimes"](r["regime"]), r["budget"], r["seed"],
                                                      ORDERS["arms"](r["arm"]))):
         p = r["provenance"]
-        lines.append(f"| {r['regime']} | {r['budget']} | {r['seed']} | {r['arm']} | {100 * r['miou']:.1f} | "
+        fit = "-" if r.get("train_miou") is None else f"{100 * r['train_miou']:.1f}"
+        lines.append(f"| {r['regime']} | {r['budget']} | {r['seed']} | {r['arm']} | {fit} | {100 * r['miou']:.1f} | "
                      f"{100 * r['mpc']:.1f} | {r['seconds']:.0f} | {r['eval_seconds']:.0f} | "
                      f"{_load(p['load_average_1min_after'])} | {p['trained']} |")
     return "\n".join(lines) + "\n"

@@ -44,6 +44,7 @@ def test_runs_are_scored_clean_and_corrupted_recorded_skipped_on_rerun_and_repor
     assert len(coarse["per_severity"]) == 45 and 0 <= coarse["mpc"] <= 1
     assert coarse["rpc"] == pytest.approx(coarse["mpc"] / coarse["miou"])
     assert coarse["mpc"] == pytest.approx(sum(coarse["per_severity"].values()) / 45)
+    assert 0 <= coarse["train_miou"] <= 1  # the fit on its own labelled train images: is it still under-fitting?
     assert recorded["runs"][0]["bundle"] is None and "replace25" in recorded["not_run"]
     assert recorded["setup"]["regimes"]["labels46"]["labelled"] == 1  # an eighth of 8 drawn scenes
     assert {"date", "trained", "torch_threads", "commit"} <= set(coarse["provenance"])
@@ -53,6 +54,7 @@ def test_runs_are_scored_clean_and_corrupted_recorded_skipped_on_rerun_and_repor
     summary = json.loads((out / "summary.json").read_text())
     entry = summary["regimes"]["labels46"]["2"]["coarse-real"]
     assert entry["n"] == 1 and entry["clean"]["std"] is None and set(entry) >= {"mpc", "rpc", "noise", "digital"}
+    assert entry["train_miou"]["n"] == 1 and "train mIoU %" in table and "Δ clean vs best peer" in table
     assert (out / "downstream.png").stat().st_size > 1000 and (out / "corruptions.png").stat().st_size > 1000
 
     again = run(bench, tmp_path, bundle, "--arms", "none", "coarse", "--seeds", "0", "--regimes", "full", "labels46")
