@@ -14,6 +14,7 @@ every random choice comes from the ``generator`` passed in, so an arm is reprodu
 | ``<mode>`` | standard + freqaug ``mode`` (bands, coarse, amplitude, blend) with generated scenes (:class:`~freqaug.augment.pooled.PooledFreqAug`) | same as standard |
 | ``<mode>-real`` | the same band operation with a *real* partner from the pool instead of a generated scene: the generator's ablation (``coarse-real`` / ``amplitude-real``: :class:`RealPartnerMix`, no bundle; ``bands-real`` / ``blend-real``: ``PooledFreqAug(partners=...)`` with the bundle's band split and alpha); ``amplitude-real`` is APR-P (Chen et al., ICCV 2021) | same as standard |
 | ``bands-soft`` | as ``bands``, each selected band only partly generated: strength s ~ U(0, 0.5) | same as standard |
+| ``copy-paste`` | copy-paste of real objects (Ghiasi et al., CVPR 2021, with CamVid's class masks for instances): the pixels of a random subset of the object classes of a labelled donor (pole, sign, car, pedestrian, bicyclist), mirrored half the time, pasted into the sample, then standard (:class:`CopyPaste`) | the donor's ids where pasted |
 | ``replace25`` / ``replace50`` | standard + labelled synthetic pairs of a layout-conditional bundle at 0.25 / 0.5 per real sample (:class:`~freqaug.augment.pooled.PooledSyntheticPairs`) | the pairs' own |
 
 No arm uses the operations of the corruption suite (pixel noise, blur kernels, weather overlays,
@@ -48,6 +49,8 @@ __all__ = [
     "ArmNotAvailable",
     "Augment",
     "Chain",
+    "CopyPaste",
+    "OBJECT_CLASSES",
     "FDAAugment",
     "StandardAugment",
     "StandardConfig",
@@ -63,13 +66,15 @@ Augment = Callable[[Tensor, Tensor, torch.Generator], tuple[Tensor, Tensor]]
 
 REPLACE_RATIOS: dict[str, float] = {"replace25": 0.25, "replace50": 0.5}
 """The replace arms: synthetic labelled pairs per real sample."""
+OBJECT_CLASSES: tuple[int, ...] = (2, 6, 8, 9, 10)
+"""CamVid's object classes that copy-paste moves: pole, sign_symbol, car, pedestrian, bicyclist."""
 SOFT_STRENGTH = (0.0, 0.5)  # the bands-soft arm: (1 - s) * real + s * generated per selected band
 _MODES = ("bands", "coarse", "amplitude", "blend")
 ABLATIONS: dict[str, str] = {mode: f"{mode}-real" for mode in _MODES}
 """freqaug arm -> the same band operation with a real partner image (the generator's ablation)."""
-PEERS: tuple[str, ...] = ("none", "standard", "fda", "augmix", "amplitude-real")
+PEERS: tuple[str, ...] = ("none", "standard", "fda", "augmix", "amplitude-real", "copy-paste")
 """What a user would pick instead of freqaug (``amplitude-real`` is APR-P)."""
-ARMS: tuple[str, ...] = ("none", "standard", "fda", "augmix", *(a for m in _MODES for a in (m, ABLATIONS[m])),
+ARMS: tuple[str, ...] = ("none", "standard", "fda", "augmix", "copy-paste", *(a for m in _MODES for a in (m, ABLATIONS[m])),
                          "bands-soft", *REPLACE_RATIOS)
 _SPECLESS = {"coarse": coarse_mix, "amplitude": amplitude_mix}  # kernels that need no bundle: their -real arms read none
 _FREQAUG_ARMS = (*_MODES, "bands-real", "blend-real", "bands-soft")  # read --bundle (bands-real / blend-real its split)
@@ -275,6 +280,42 @@ class RealPartnerMix:
         return images.index_copy(0, chosen.to(images.device), mixed), labels
 
 
+class CopyPaste:
+    """Copy-paste of real objects between labelled images, with probability ``p`` per sample: a donor from
+    the labelled pool (``images``, ``labels``), mirrored with chance 1/2, gives the pixels of each of its
+    ``classes`` present with chance 1/2 (at least one), written with their ids over the sample. CamVid has
+    no instance masks, so a class's pixels stand for its instances (Ghiasi et al.'s simple copy-paste)."""
+
+    def __init__(self, images: Tensor, labels: Tensor, *, p: float = 0.5,
+                 classes: tuple[int, ...] = OBJECT_CLASSES) -> None:
+        if images.ndim != 4 or labels.shape != (images.shape[0], *images.shape[-2:]) or not len(images):
+            raise ValueError(f"images, labels: expected (N, 3, H, W) images and (N, H, W) label maps, N >= 1, got "
+                             f"{tuple(images.shape)} and {tuple(labels.shape)}")
+        self.images, self.labels = images.detach().cpu().float(), labels.detach().cpu()
+        self.p, self.classes = float(p), torch.tensor(classes)
+        self.pool_seconds = 0.0
+
+    def __call__(self, images: Tensor, labels: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        batch, device = images.shape[0], generator.device
+        apply = torch.rand(batch, generator=generator, device=device) < self.p
+        donor = torch.randint(len(self.images), (batch,), generator=generator, device=device).cpu()
+        flip = torch.rand(batch, generator=generator, device=device).cpu() < 0.5
+        keep = torch.rand(batch, len(self.classes), generator=generator, device=device).cpu() < 0.5
+        images, labels = images.clone(), labels.clone()
+        for i in apply.nonzero().flatten().tolist():
+            x, y = self.images[donor[i]], self.labels[donor[i]]
+            if flip[i]:
+                x, y = x.flip(-1), y.flip(-1)
+            present = torch.isin(self.classes, y.unique())
+            chosen = self.classes[present & keep[i]]
+            if not len(chosen) and present.any():  # at least one object class when the donor has any
+                chosen = self.classes[present][:1]
+            mask = torch.isin(y, chosen).to(images.device)
+            images[i] = torch.where(mask, x.to(images.device, images.dtype), images[i])
+            labels[i] = torch.where(mask, y.to(labels.device, labels.dtype), labels[i])
+        return images, labels
+
+
 class Chain:
     """Arms applied in order, each with the same generator."""
 
@@ -311,13 +352,15 @@ def unavailable(arm: str, bundle_path: str | os.PathLike[str] | None) -> str | N
 def make_arm(
     arm: str, *, train_images: Tensor | None = None, bundle_path: str | os.PathLike[str] | None = None,
     seed: int = 0, p: float = 0.5, pool_size: int = 256, train_labels: Tensor | None = None,
+    labelled_images: Tensor | None = None,
 ) -> Augment | None:
     """The arm named ``arm`` (see the module table); ``none`` is None.
 
     ``train_images``: the partner pool (FDA's references, the ``-real`` arms' partners);
     ``bundle_path``, ``seed`` (the pool's), ``pool_size``: the freqaug arms' (a ``-real`` arm reads
     only the bundle's band split); ``p``: chance per sample of FDA / AugMix / freqaug (the standard
-    pipeline always runs); ``train_labels``: the label maps the replace arms' pairs are drawn from.
+    pipeline always runs); ``train_labels``: the label maps the replace arms' pairs are drawn from, and
+    with ``labelled_images`` (their images) copy-paste's donors.
     """
     if arm not in ARMS:
         raise ValueError(f"arm: expected one of {', '.join(ARMS)}, got {arm!r}")
@@ -337,6 +380,10 @@ def make_arm(
         return standard
     if arm == "augmix":
         return Chain(standard, AugMixAugment(p=p))
+    if arm == "copy-paste":
+        if train_labels is None or labelled_images is None:
+            raise ValueError("labelled_images, train_labels: copy-paste takes its donors from the labelled pairs")
+        return Chain(CopyPaste(labelled_images, train_labels, p=p), standard)  # pasted objects move with the scene
     real = arm.endswith("-real")
     if (arm == "fda" or real) and train_images is None:
         raise ValueError(f"train_images: the {arm!r} arm draws its partners from the training images")

@@ -216,7 +216,7 @@ def trained_model(key: tuple[str, str, int, int], data: dict[str, Any], args: ar
     load_before = os.getloadavg()[0]
     start = time.perf_counter()
     augment = make_arm(arm, train_images=train_x, bundle_path=bundle_for(arm, args), seed=seed, p=args.p,
-                       pool_size=args.pool_size, train_labels=labels)
+                       pool_size=args.pool_size, train_labels=labels, labelled_images=images)
     pool_seconds = sum(getattr(a, "pool_seconds", 0.0) for a in getattr(augment, "augments", ()))
     model = train_segnet(images, labels, num_classes=NUM_CLASSES, ignore_index=IGNORE_INDEX, steps=budget,
                          batch_size=args.batch_size, lr=LR, weight_decay=WEIGHT_DECAY, width=WIDTH, seed=seed,
@@ -288,7 +288,7 @@ def arm_cost(arms: list[str], data: dict[str, Any], args: argparse.Namespace, re
     for arm in (a for a in arms if a != "none"):
         start = time.perf_counter()
         built[arm] = make_arm(arm, train_images=train_x, bundle_path=bundle_for(arm, args), seed=0, p=args.p,
-                              pool_size=args.pool_size, train_labels=train_y)
+                              pool_size=args.pool_size, train_labels=train_y, labelled_images=train_x)
         times[arm] = [time.perf_counter() - start]  # construction, reported apart
     model = SegNet(SegNetConfig(NUM_CLASSES, width=WIDTH))
     optimizer = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)

@@ -66,8 +66,9 @@ def test_colour_jitter_changes_images_within_range(scenes):
 
 @pytest.fixture
 def arms(bundle_path, scenes):
-    images = scenes[0]
-    return {arm: make_arm(arm, train_images=images, bundle_path=bundle_path, seed=0, p=1.0, pool_size=4)
+    images, labels = scenes
+    return {arm: make_arm(arm, train_images=images, bundle_path=bundle_path, seed=0, p=1.0, pool_size=4,
+                          train_labels=labels, labelled_images=images)
             for arm in ARMS if arm not in ("none", *REPLACE_RATIOS)}
 
 
@@ -116,6 +117,26 @@ def test_arm_table_and_refusals(scenes):
     with pytest.raises(ValueError, match="StandardConfig.scale"):
         StandardConfig(scale=(0.5, 1.0))
     assert isinstance(make_arm("fda", train_images=scenes[0]), Chain)
+
+
+def test_copy_paste_moves_object_pixels_with_their_labels(scenes):
+    images, labels = scenes
+    donors = labels.clone()
+    donors[:, 10:20, 5:15] = 8  # every donor holds a car there
+    paste = _arms.CopyPaste(coded(donors), donors, p=1.0)
+    out, out_labels = paste(coded(labels), labels, gen(4))
+    assert agreement(out, out_labels) == 1.0  # pixels and ids pasted together
+    changed = out_labels != labels
+    assert changed.any() and bool(torch.isin(out_labels[changed], torch.tensor(_arms.OBJECT_CLASSES)).all())
+    for i in range(len(labels)):  # pasted pixels sit where the donor (maybe mirrored) has that class
+        fits = [bool((donor[changed[i]] == out_labels[i][changed[i]]).all())
+                for d in donors for donor in (d, d.flip(-1))]
+        assert not changed[i].any() or any(fits)
+    assert torch.equal(paste(coded(labels), labels, gen(4))[1], out_labels)  # replays by seed
+    untouched = _arms.CopyPaste(coded(donors), donors, p=0.0)(coded(labels), labels, gen(4))
+    assert torch.equal(untouched[1], labels) and torch.equal(untouched[0], coded(labels))
+    with pytest.raises(ValueError, match="copy-paste takes its donors from the labelled pairs"):
+        make_arm("copy-paste", train_images=images)
 
 
 @pytest.mark.parametrize("arm", ["none", "standard", "fda", "augmix"])
