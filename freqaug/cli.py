@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -251,7 +253,7 @@ def _expand(args: argparse.Namespace) -> int:
     from freqaug.offline.expand import expand_dataset
 
     bundle = _load_for_writing(args.bundle, args.device)
-    edit = {}
+    edit: dict[str, Any] = {}
     if args.label_aug:  # flip, shift, class-preserving copy-paste of the real label maps (freqaug.augment)
         from freqaug.augment.labelmaps import LabelAugConfig, edit_labels
 
@@ -540,7 +542,7 @@ def _log_to_stderr(*, quiet: bool) -> None:
         logger.addHandler(_StderrHandler())
 
 
-class _StderrHandler(__import__("logging").Handler):
+class _StderrHandler(logging.Handler):
     """A log handler writing ``freqaug: message`` lines to the sys.stderr of the moment (not of its creation)."""
 
     def emit(self, record) -> None:

@@ -21,7 +21,7 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import Any, Callable, Mapping, NamedTuple, Sequence, cast
 
 import numpy as np
 import torch
@@ -237,6 +237,7 @@ def _segnet_entry(real: Tensor, fake: Tensor, model, path: Path | None, batch_si
     """Domain Fréchet distance and precision/recall in a segnet's bottleneck features, or skipped."""
     if model is None:
         return _skipped("no segnet file given", SEGNET_HOW)
+    assert path is not None  # the model was loaded from it (_load_segnet)
     feats = [_segnet_features(model, images, f"segnet {name}", batch_size)
              for name, images in (("real", real), ("generated", fake))]
     return {"status": "ok", **_feature_scores(*feats), "segnet": str(path), "segnet_sha256": sha256_file(path),
@@ -297,6 +298,7 @@ def _layout_entry(real: Tensor, fake: Tensor, layouts: _Layouts | None, model, p
                         "evaluate a bundle trained with freqaug train --conditional"), None
     if model is None:
         return _skipped("no segnet file given", SEGNET_HOW), None
+    assert path is not None  # the model was loaded from it (_load_segnet)
 
     def score(images: Tensor, labels: Tensor) -> tuple[dict[str, Any], Tensor]:
         return layout_scores(model, images, labels, layouts.classes, batch_size=batch_size)
@@ -392,7 +394,8 @@ def score_bundle(
     n = len(real) if n is None else n
     reference_path = None if reference is None else Path(reference)
     reference_images = _load_reference(reference_path, bundle_path, bundle.image_size, n, seed)
-    layouts = None if labels is None else _Layouts(labels, labels[torch.arange(n) % len(labels)], bundle.classes)
+    layouts = None if labels is None else _Layouts(labels, labels[torch.arange(n) % len(labels)],
+                                                   cast(ClassSet, bundle.classes))  # labels: a conditional bundle
     fake = _generate(bundle, n, seed, batch_size, None if layouts is None else layouts.used)
     layout_entry, predicted = _layout_entry(real, fake, layouts, seg_model, seg_path, floor_bundle, floor_path, seed,
                                             batch_size)
@@ -407,6 +410,7 @@ def score_bundle(
         }
 
     metrics = {**image_metrics(fake), "layout": layout_entry}
+    reference_entry: dict[str, Any]
     if reference_images is None:
         reference_entry = _skipped("no reference folder given", REFERENCE_HOW)
     else:
@@ -457,6 +461,8 @@ def _save_layout_grid(result: Evaluation, path: Path) -> Path:
     from freqaug.viz import save_image_rows
 
     report, real, fake, layouts, predicted, classes, _ = result
+    # set for a conditional bundle's evaluation, the only one with predictions (see write_outputs)
+    layouts, predicted, classes = cast(Tensor, layouts), cast(Tensor, predicted), cast(ClassSet, classes)
     k = min(_SAMPLE_COUNT, len(fake))
     index = _spread(len(fake), k)
     rows = {"layout": colorize_images(layouts[index], classes), "generated": fake[index],
@@ -504,7 +510,7 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
     """Markdown table lines."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return lines + ["| " + " | ".join(row) + " |" for row in rows]
@@ -644,8 +650,8 @@ def train_segnet_on_folder(
     ignored), save it to ``out`` and return its scores on that training folder."""
     folder = SegmentationFolder(data, labels=True, num_classes=CAMVID.num_classes, ignore_index=CAMVID.ignore_index)
     items = [folder[i] for i in progress_bar(range(len(folder)), desc=f"loading {folder.root.name}", unit="img")]
-    images = torch.stack([item["image"] for item in items])
-    labels = torch.stack([item["label"] for item in items])
+    images = torch.stack([cast(Tensor, item["image"]) for item in items])
+    labels = torch.stack([cast(Tensor, item["label"]) for item in items])
     model = train_segnet(images, labels, num_classes=CAMVID.num_classes, ignore_index=CAMVID.ignore_index,
                          steps=steps, batch_size=batch_size, seed=seed, device=device)
     path = save_segnet(model, out)

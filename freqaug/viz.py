@@ -65,8 +65,8 @@ def save_band_grid(
     ``image`` (C, H, W) in [0, 1]; ``bands`` hold (C, h, w) tensors of that image. Detail bands
     are shown as magnitudes, with a histogram of their (heavy-tailed) values beside them.
     """
-    rows: list[list[tuple[str, object]]] = []
-    first = [("image", _image(image))]
+    rows: list[list[tuple[str, np.ndarray | Tensor]]] = []  # (title, picture, or values for a histogram)
+    first: list[tuple[str, np.ndarray | Tensor]] = [("image", _image(image))]
     if reconstruction is not None:
         error = (reconstruction.detach().double() - image.detach().double()).abs().amax(0)
         first.append((f"|x - compose(decompose(x))|, max {float(error.max()):.1e}", error.cpu().numpy()))
@@ -75,7 +75,9 @@ def save_band_grid(
         rows.append(first + [(f"{ll} {tuple(bands[ll].shape[-2:])}", _stretch(bands[ll]))])
         for q in range(spec.levels, 0, -1):
             names = [f"{d}{q}" for d in ("LH", "HL", "HH")]
-            row = [(f"{n} {tuple(bands[n].shape[-2:])}", _magnitude(bands[n])) for n in names]
+            row: list[tuple[str, np.ndarray | Tensor]] = [
+                (f"{n} {tuple(bands[n].shape[-2:])}", _magnitude(bands[n])) for n in names
+            ]
             rows.append(row + [(f"values of level {q}", torch.cat([bands[n].flatten() for n in names]))])
     else:
         low, high = bands["low"], bands["high"]

@@ -12,7 +12,7 @@ import os
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations checks for updates over the network otherwise
 
-from typing import Any, Sequence  # noqa: E402
+from typing import Any, Sequence, cast  # noqa: E402
 
 try:
     import albumentations as A  # noqa: E402
@@ -59,8 +59,10 @@ class FreqAug(A.ImageOnlyTransform):
         seed: int | None = None,
     ) -> None:
         super().__init__(p=p)
-        config = AugmentConfig(os.fspath(bundle_path), mode=mode, p=1.0, strength=strength, bands=bands,
-                               weight=weight, device=device, seed=seed)
+        # AugmentConfig normalises strength and bands (to tuples) and checks them
+        config = AugmentConfig(os.fspath(bundle_path), mode=mode, p=1.0,
+                               strength=cast("tuple[float, float]", strength),
+                               bands=cast("tuple[str, ...] | None", bands), weight=weight, device=device, seed=seed)
         self._augmenter = FreqAugmenter(config)
         refuse_replace(mode, "albumentations", conditional=self._augmenter.conditional)
         self.bundle_path, self.mode, self.device = config.bundle_path, config.mode, config.device
@@ -100,7 +102,7 @@ class FreqAug(A.ImageOnlyTransform):
             generator = self._augmenter.generator()
         else:
             generator = torch.Generator().manual_seed(int(self.random_generator.integers(_SEED_LIMIT)))
-        out = {"freq_params": self._augmenter.sample(1, generator=generator)}
+        out: dict[str, Any] = {"freq_params": self._augmenter.sample(1, generator=generator)}
         if self._augmenter.conditional:
             out["freq_layout"] = _layout_from(data)
         return out

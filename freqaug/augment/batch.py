@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from typing import Sequence, cast
 
 import torch
 from torch import Tensor, nn
@@ -41,8 +41,10 @@ class FreqAugBatch(nn.Module):
         ignore_index: int = AugmentConfig.ignore_index,
     ) -> None:
         super().__init__()
-        config = AugmentConfig(bundle_path, mode=mode, p=p, strength=strength, bands=bands, weight=weight,
-                               device=device, seed=seed, ignore_index=ignore_index)
+        # AugmentConfig normalises the path, bands and device (to str, tuple, str) and checks them
+        config = AugmentConfig(cast(str, bundle_path), mode=mode, p=p, strength=strength,
+                               bands=cast("tuple[str, ...] | None", bands), weight=weight,
+                               device=cast("str | None", device), seed=seed, ignore_index=ignore_index)
         self.augmenter = FreqAugmenter(config)
         self.last_params: dict[str, Tensor] | None = None
         self.last_size: tuple[int, int, int] | None = None  # (B, H, W) of the last call's images

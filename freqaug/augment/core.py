@@ -116,7 +116,7 @@ def load_cached(path: str | os.PathLike[str], device: str | torch.device) -> Bun
         return _BUNDLES[key]
 
 
-def bundle_layouts(bundle: Bundle, masks: Tensor, size: tuple[int, int], name: str = "layout") -> Tensor:
+def bundle_layouts(bundle: Bundle, masks: Tensor, size: tuple[int, ...], name: str = "layout") -> Tensor:
     """Masks (B, H, W) of images of ``size`` (H, W) as checked int64 layouts at the bundle's size (nearest),
     on the bundle's device; errors name ``name``, the bad ids or shape, and the bundle's classes."""
     classes = bundle.classes
@@ -238,6 +238,7 @@ class FreqAugmenter:
         if bundle.classes is None and layout is None:
             return None
         if layout is None:
+            assert bundle.classes is not None  # both None returned above
             raise ValueError(
                 f"layout: the bundle {bundle.path} is conditional on {bundle.classes.num_classes}-class layouts "
                 f"({', '.join(bundle.classes.names)}); pass the images' masks (B, H, W) of class ids as layout=..."

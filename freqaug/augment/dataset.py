@@ -12,7 +12,7 @@ the labelled pair (generated image, that mask).
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from typing import Any, Mapping, cast
 
 import numpy as np
 import torch
@@ -92,8 +92,10 @@ class SyntheticMix(Dataset):
         bundle = load_cached(self.bundle_path, "cpu")  # a missing or damaged bundle fails here
         self.conditional = bundle.classes is not None
         if ignore_index is None:  # one source: the bundle's class list, else the data sets' default (CamVid's)
-            classes = bundle.classes if self.conditional and bundle.classes.ignore_index is not None else CAMVID
+            classes = (bundle.classes if bundle.classes is not None and bundle.classes.ignore_index is not None
+                       else CAMVID)
             ignore_index = classes.ignore_index
+            assert ignore_index is not None  # the bundle's ignore id if it has one, else CamVid's (11)
         self.ignore_index = ignore_index
         self.label_aug = self._check_label_aug(label_aug, bank)
         self._perm: tuple[int, Tensor] | None = None  # (epoch, permutation of the real masks)
@@ -142,7 +144,7 @@ class SyntheticMix(Dataset):
         return blank
 
     @staticmethod
-    def _ignore_mask(template: Any, ignore_index: int, size: tuple[int, int]) -> Any:
+    def _ignore_mask(template: Any, ignore_index: int, size: tuple[int, ...]) -> Any:
         """A mask like ``template`` (a tensor, array or PIL image of the images' ``size``) filled with ``ignore_index``."""
         try:
             mask = mask_to_tensor(template)
@@ -182,13 +184,14 @@ class SyntheticMix(Dataset):
         sample = {key: f"synthetic_{k:06d}" if isinstance(value, str) else copy_value(value)
                   for key, value in self._blank.items() if key != "image"}
         if layout is not None:
-            sample[self.mask_key] = mask_like(self._blank[self.mask_key], layout)
+            mask_key = cast(str, self.mask_key)  # a conditional bundle's samples have a mask (_blank_sample)
+            sample[mask_key] = mask_like(self._blank[mask_key], layout)
         image = self.image_format.from_chw(from_unit_float(image, template.dtype))
         return {"image": image, **sample, "synthetic": True}
 
     def _real_mask(self, index: int) -> Tensor:
         """The mask of real sample ``index`` as it is stored (checked: a tensor of the images' size)."""
-        mask = _as_dict(self.dataset[index]).get(self.mask_key)
+        mask = _as_dict(self.dataset[index]).get(cast(str, self.mask_key))  # set: only conditional bundles get here
         if mask is not None and not isinstance(mask, Tensor):
             mask = mask_to_tensor(mask)
         size = tuple(self._blank["image"].shape[-2:])

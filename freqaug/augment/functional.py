@@ -62,7 +62,7 @@ def check_band_names(bands: Sequence[str], spec: BandSpec) -> tuple[str, ...]:
     return tuple(bands)
 
 
-def resize_images(images: Tensor, size: tuple[int, int]) -> Tensor:
+def resize_images(images: Tensor, size: tuple[int, ...]) -> Tensor:
     """``images`` (B, C, h, w) resized to ``size`` = (H, W) with antialiased bilinear interpolation."""
     if tuple(images.shape[-2:]) == tuple(size):
         return images

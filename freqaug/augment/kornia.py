@@ -16,7 +16,7 @@ replayed too). kornia's containers hand masks only to their geometric children, 
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from typing import Any, Sequence, cast
 
 import torch
 from kornia.augmentation import IntensityAugmentationBase2D
@@ -52,8 +52,10 @@ class FreqAugKornia(IntensityAugmentationBase2D):
     ) -> None:
         super().__init__(p=p, p_batch=p_batch, same_on_batch=same_on_batch, keepdim=keepdim)
         # kornia's gate decides which samples are augmented; the augmenter mixes every sample it is given
-        self.augmenter = FreqAugmenter(AugmentConfig(bundle_path, mode=mode, p=1.0, strength=strength, bands=bands,
-                                                     weight=weight, device=device, seed=seed,
+        # AugmentConfig normalises the path, bands and device (to str, tuple, str) and checks them
+        self.augmenter = FreqAugmenter(AugmentConfig(cast(str, bundle_path), mode=mode, p=1.0, strength=strength,
+                                                     bands=cast("tuple[str, ...] | None", bands), weight=weight,
+                                                     device=cast("str | None", device), seed=seed,
                                                      ignore_index=ignore_index))
         if mode == "replace" and not self.augmenter.conditional:
             raise ValueError("mode: 'replace' with an unconditional bundle draws images its masks do not describe; "

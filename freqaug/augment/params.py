@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping
+from typing import Any, Literal, Mapping, cast
 
 import torch
 from torch import Tensor
@@ -44,7 +44,7 @@ def check_device(value: object, name: str = "AugmentConfig.device") -> str | Non
     if value is None:
         return None
     try:
-        return str(torch.device(value))  # type: ignore[arg-type]
+        return str(torch.device(cast("str | torch.device | int", value)))  # torch rejects other values below
     except (RuntimeError, TypeError):
         raise ValueError(f"{name}: expected None or a torch device such as 'cpu' or 'cuda', got {value!r}") from None
 
@@ -74,7 +74,7 @@ class AugmentConfig:
     weight: float | None = None
     device: str | None = "cpu"
     seed: int | None = None
-    ignore_index: int = CAMVID.ignore_index  # one default for every front-end and data set (CamVid's 11)
+    ignore_index: int = cast(int, CAMVID.ignore_index)  # one default for every front-end and data set (CamVid's 11)
 
     def __post_init__(self) -> None:
         path = self.bundle_path

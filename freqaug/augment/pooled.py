@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Sequence
+from typing import Sequence, cast
 
 import torch
 from torch import Tensor
@@ -62,8 +62,8 @@ class PooledFreqAug:
         for value, name in ((pool_size, "pool_size"), (batch_size, "batch_size")):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
-        config = AugmentConfig(os.fspath(bundle_path), mode=mode, p=p, strength=strength, bands=bands,
-                               weight=weight, device="cpu", seed=seed)
+        config = AugmentConfig(os.fspath(bundle_path), mode=mode, p=p, strength=strength,  # bands: made a tuple there
+                               bands=cast("tuple[str, ...] | None", bands), weight=weight, device="cpu", seed=seed)
         self.augmenter = FreqAugmenter(config)  # checks the bundle file and the band names
         if self.augmenter.conditional:
             raise ValueError(f"bundle_path: {config.bundle_path} is layout-conditional and draws each scene from a "

@@ -8,7 +8,7 @@ Importing this module imports torchvision's v2 transforms; ``freqaug.augment`` d
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, cast
 
 import PIL.Image
 import torch
@@ -58,8 +58,8 @@ class FreqAug(v2.Transform):
         seed: int | None = None,
     ) -> None:
         super().__init__()
-        config = AugmentConfig(bundle_path, mode=mode, p=p, strength=strength, bands=bands, weight=weight,
-                               device=device, seed=seed)
+        config = AugmentConfig(cast(str, bundle_path), mode=mode, p=p, strength=strength,  # normalised there
+                               bands=cast("tuple[str, ...] | None", bands), weight=weight, device=device, seed=seed)
         self.augmenter = FreqAugmenter(config)
         refuse_replace(mode, "torchvision", conditional=self.augmenter.conditional)
 

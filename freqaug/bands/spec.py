@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence, TypedDict
 
 from torch import Tensor
 
@@ -24,6 +24,14 @@ __all__ = ["COARSE", "BandSpec", "compose", "decompose"]
 
 DETAIL_NAMES = ("LH", "HL", "HH")
 COARSE = "coarse"  # the coarsest band under any transform: ``LL{K}`` for DWT, ``low`` otherwise
+
+
+class _SplitOptions(TypedDict):
+    """The keyword arguments a DCT or Fourier split takes from a spec."""
+
+    cutoff: float
+    shape: str
+    transition: float
 
 
 @dataclass(frozen=True)
@@ -126,7 +134,10 @@ class BandSpec:
         if unknown:
             raise ValueError(f"BandSpec: unknown field(s) {unknown}; expected some of {sorted(fields)}")
         for key, value in data.items():
-            expected = {"levels": int, "cutoff": (int, float), "transition": (int, float)}.get(key, str)
+            types: dict[str, type | tuple[type, ...]] = {
+                "levels": int, "cutoff": (int, float), "transition": (int, float)
+            }
+            expected = types.get(key, str)
             if isinstance(value, bool) or not isinstance(value, expected):
                 raise TypeError(f"BandSpec.{key}: expected {_type_name(expected)}, got {value!r}")
         return cls(**data)
@@ -167,7 +178,7 @@ def decompose(x: Tensor, spec: BandSpec, *, check_finite: bool = False) -> dict[
         return bands
     if not x.shape[0]:  # an empty batch: empty bands (the FFT back-ends refuse zero-length transforms)
         return {"low": x.new_empty(x.shape), "high": x.new_empty(x.shape)}
-    options = dict(cutoff=spec.cutoff, shape=spec.shape, transition=spec.transition)
+    options: _SplitOptions = dict(cutoff=spec.cutoff, shape=spec.shape, transition=spec.transition)
     if spec.kind == "dct":
         split = _dct.dct_split(x, domain=spec.domain, **options)
     else:
@@ -182,7 +193,7 @@ def _check_spec(spec: object) -> None:
         raise TypeError(f"spec: expected a BandSpec, got {type(spec).__name__} {spec!r}{hint}")
 
 
-def compose(bands: Mapping[str, Tensor], spec: BandSpec, *, size: tuple[int, int] | None = None) -> Tensor:
+def compose(bands: Mapping[str, Tensor], spec: BandSpec, *, size: Sequence[int] | None = None) -> Tensor:
     """Rebuild the image from ``bands`` (the exact inverse of :func:`decompose`).
 
     ``size`` = (H, W) of the original image; needed only to undo the one-pixel padding a DWT adds
@@ -191,7 +202,7 @@ def compose(bands: Mapping[str, Tensor], spec: BandSpec, *, size: tuple[int, int
     _check_spec(spec)
     _check_bands(bands, spec, size)
     if spec.kind == "dwt":
-        coeffs = [bands[f"LL{spec.levels}"]]
+        coeffs: list[Tensor | Detail] = [bands[f"LL{spec.levels}"]]
         for q in range(spec.levels, 0, -1):
             coeffs.append(Detail(*(bands[f"{d}{q}"] for d in DETAIL_NAMES)))
         out = waverec2(coeffs, spec.wavelet, mode=spec.mode)
@@ -204,7 +215,7 @@ def compose(bands: Mapping[str, Tensor], spec: BandSpec, *, size: tuple[int, int
     return _fourier.fourier_merge(split)
 
 
-def _check_bands(bands: Mapping[str, Tensor], spec: BandSpec, size: tuple[int, int] | None) -> None:
+def _check_bands(bands: Mapping[str, Tensor], spec: BandSpec, size: Sequence[int] | None) -> None:
     """Raise naming the band if ``bands`` is not a complete, consistent set for ``spec``."""
     if not isinstance(bands, Mapping):
         raise TypeError(f"bands: expected a dict of band name -> tensor, got {type(bands).__name__}")

@@ -149,6 +149,7 @@ class Bundle:
                 f"class ids, got {n_or_layouts!r}"
             )
         layouts = self.model.check_labels(torch.as_tensor(n_or_layouts), "layouts")
+        assert layouts is not None  # a conditional model returns the checked ids or raises
         return len(layouts), layouts
 
     def generate(

@@ -1,7 +1,7 @@
 """A human summary of a loaded bundle's manifest (``freqaug inspect``)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping, cast
 
 from freqaug.bundle.core import Bundle
 from freqaug.models.config import BASELINE
@@ -50,7 +50,8 @@ def describe_bundle(bundle: Bundle) -> str:
     manifest, config = bundle.manifest, bundle.config
     h, w = bundle.image_size
     size = bundle.path.stat().st_size
-    cascade = "; ".join(f"{band} <- {', '.join(src)}" for band, src in config.cascade.items()) or "none"
+    bands_cascade = cast("Mapping[str, tuple[str, ...]]", config.cascade)  # a mapping after FreqGANConfig.__post_init__
+    cascade = "; ".join(f"{band} <- {', '.join(src)}" for band, src in bands_cascade.items()) or "none"
     noise = manifest["noise"]
     lines = [
         f"{bundle.path}  ({size:,} bytes; {manifest['format']} format {manifest['format_version']}, "

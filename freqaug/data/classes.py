@@ -117,10 +117,10 @@ class ClassSet:
             raise ValueError(f"ClassSet.from_dict: missing keys {sorted(missing)}; got keys {sorted(data)}")
         return cls(
             names=tuple(data["names"]),
-            palette=tuple(tuple(c) for c in data["palette"]),  # type: ignore[misc]
+            palette=tuple(tuple(c) for c in data["palette"]),
             ignore_index=data.get("ignore_index"),
             ignore_name=data.get("ignore_name", "unlabelled"),
-            ignore_color=tuple(data.get("ignore_color", (0, 0, 0))),  # type: ignore[arg-type]
+            ignore_color=tuple(data.get("ignore_color", (0, 0, 0))),
         )
 
     def colorize(self, labels: np.ndarray | Tensor) -> np.ndarray:

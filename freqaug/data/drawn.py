@@ -10,7 +10,8 @@ then per-class texture noise is added so images carry realistic high-frequency c
 from __future__ import annotations
 
 import math
-from typing import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Callable
 
 import cv2
 import numpy as np
@@ -19,6 +20,9 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from .classes import CamVidClass as C
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 _SS = 2  # supersampling factor
 _SHIFT = 3  # fractional bits for cv2 drawing (sub-pixel vertex precision)
@@ -139,7 +143,7 @@ class _Street:
         self.shade = u(0.55, 0.85)  # brightness of the shaded facade side / cast shadows
 
     # ---------------------------------------------------------------- geometry helpers
-    def proj(self, x: np.ndarray | float, y: np.ndarray | float, z: np.ndarray | float) -> np.ndarray:
+    def proj(self, x: ArrayLike, y: ArrayLike, z: ArrayLike) -> np.ndarray:
         """Project world points (X right, Y up from the ground, Z forward; metres) to 2x pixels (..., 2)."""
         x, y, z = np.asarray(x, np.float64), np.asarray(y, np.float64), np.asarray(z, np.float64)
         out = np.empty(np.broadcast(x, y, z).shape + (2,))
@@ -178,7 +182,7 @@ class _Street:
         cv2.fillPoly(self.img, pts, colour, cv2.LINE_8, _SHIFT)
         cv2.fillPoly(self.lab, pts, int(cls), cv2.LINE_8, _SHIFT)
 
-    def disc(self, centre: np.ndarray, radius: float, colour: tuple, cls: int) -> None:
+    def disc(self, centre: np.ndarray | tuple[float, float], radius: float, colour: tuple, cls: int) -> None:
         """Filled circle in 2x pixels on image and labels."""
         c = (int(round(centre[0] * _ONE)), int(round(centre[1] * _ONE)))
         r = max(int(round(radius * _ONE)), int(_ONE * 0.6))
@@ -250,7 +254,7 @@ class _Street:
         grad = self.sky_top * (1 - t) + self.sky_hor * t  # (rows1, 1, 3)
         coarse = rng.standard_normal((3, 5)).astype(np.float32)
         fine = rng.standard_normal((7, 11)).astype(np.float32)
-        c = cv2.resize(coarse, (w1, rows1), interpolation=cv2.INTER_CUBIC)
+        c: np.ndarray = cv2.resize(coarse, (w1, rows1), interpolation=cv2.INTER_CUBIC)
         c += 0.5 * cv2.resize(fine, (w1, rows1), interpolation=cv2.INTER_CUBIC)
         cover, soft = (u(0.0, 0.9), u(0.5, 1.0)) if self.weather == 0 else (u(0.6, 1.6), u(0.3, 0.6))
         c = np.clip((c + cover - 1.0) * soft, 0.0, 1.0)[:, :, None]
@@ -300,9 +304,9 @@ class _Street:
                 self.ground(self.xl + dx, self.xl + dx + lw * 0.8, zn, z_paint, yellow, C.ROAD)
         if rng.random() < 0.2:  # zebra crossing
             zc = _between(rng, max(self.z_min * 1.5, 6), 25)
-            x0 = np.arange(self.xl, self.xr - 0.25, 1.0)
-            x1 = np.minimum(x0 + 0.5, self.xr)
-            xs = np.stack([x0, x1, x1, x0], 1)
+            zx0 = np.arange(self.xl, self.xr - 0.25, 1.0)
+            zx1 = np.minimum(zx0 + 0.5, self.xr)
+            xs = np.stack([zx0, zx1, zx1, zx0], 1)
             self.fill(self.proj(xs, 0.0, np.array([zc, zc, zc + 3.0, zc + 3.0])), white, C.ROAD)
         # Shadow cast over part of the pavement and road by the buildings on the shaded side; it is
         # applied (with the ground's aerial perspective) at 1x in finish(), to ground pixels only.
@@ -345,8 +349,8 @@ class _Street:
         for side, xs, z1, z2, hgt, col in segs:
             if hgt > prev.get(side, 0.0) or xs != (self.bl if side < 0 else self.br):
                 light = 1.0 if side == self.sun_side else self.shade
-                p = self.proj([xs, xs + side * 12, xs + side * 12, xs], [0, 0, hgt, hgt], z1)
-                self.fill(p, self.haze(col * light * 0.85, z1), C.BUILDING)
+                wall = self.proj([xs, xs + side * 12, xs + side * 12, xs], [0, 0, hgt, hgt], z1)
+                self.fill(wall, self.haze(col * light * 0.85, z1), C.BUILDING)
             prev[side] = hgt
         for seg in segs:
             self.facade(*seg)
@@ -615,31 +619,31 @@ class _Street:
                 z = logz(zmin, 70)
                 if all(abs(x - tx) > 2.0 or abs(z - tz) > 5.5 for tx, tz in taken):
                     taken.append((x, z))
-                    objs.append((z, lambda x=x, z=z, onc=onc: self.car(x, z, onc)))
+                    objs.append((z, partial(self.car, x, z, onc)))
                     break
         # Pedestrians on either pavement.
         for _ in range(int(rng.choice([0, 0, 1, 1, 2, 3]))):
             left = rng.random() < 0.5
             x = u(self.bl + 0.4, self.xl - 0.4) if left else u(self.xr + 0.4, self.br - 0.4)
             z = logz(max(zlo * 1.1, self.f * abs(x) / self.W * 0.6), 45)
-            objs.append((z, lambda x=x, z=z: self.pedestrian(x, z)))
+            objs.append((z, partial(self.pedestrian, x, z)))
         if rng.random() < 0.3:
             z = logz(max(zlo * 1.2, 5.0), 30)
             x = self.xl + u(0.6, 1.0)
-            objs.append((z, lambda x=x, z=z: self.bicyclist(x, z)))
+            objs.append((z, partial(self.bicyclist, x, z)))
         # Street furniture along the kerbs.
         for _ in range(int(rng.integers(0, 6))):
             left = rng.random() < 0.5
             x = self.xl - u(0.5, 1.0) if left else self.xr + u(0.5, 1.0)
             z = logz(max(zlo, 6.0), 90)
-            objs.append((z, lambda x=x, z=z: self.tree(x, z)))
+            objs.append((z, partial(self.tree, x, z)))
         kinds = ["lamp", "plain"]
         for i in range(int(rng.integers(1, 5)) + int(rng.integers(0, 3))):
             left = rng.random() < 0.5
             x = self.xl - u(0.3, 0.6) if left else self.xr + u(0.3, 0.6)
-            kind = kinds[int(rng.integers(2))] if i < 2 else ("sign" if rng.random() < 0.75 else "traffic")
+            pole_kind = kinds[int(rng.integers(2))] if i < 2 else ("sign" if rng.random() < 0.75 else "traffic")
             z = logz(max(zlo * 1.1, 4.0), 80)
-            objs.append((z, lambda x=x, z=z, k=kind, t=(1 if left else -1): self.pole(x, z, k, t)))
+            objs.append((z, partial(self.pole, x, z, pole_kind, 1 if left else -1)))
         if rng.random() < 0.35:
             left = rng.random() < 0.5
             x = self.xl - 0.3 if left else self.xr + 0.3
@@ -660,7 +664,7 @@ class _Street:
         """Downsample 2x -> 1x; ground haze and shadow; exposure, tint, vignette; per-class texture noise."""
         rng, u = self.rng, self.rng.uniform
         h, w = self.h, self.w
-        img = cv2.resize(self.img, (w, h), interpolation=cv2.INTER_AREA)
+        img: np.ndarray = cv2.resize(self.img, (w, h), interpolation=cv2.INTER_AREA)
         lab = np.ascontiguousarray(self.lab[_SS // 2 :: _SS, _SS // 2 :: _SS])
         img = cv2.GaussianBlur(img, (3, 3), u(0.3, 0.6)).astype(np.float32)
         ground = (lab == C.ROAD) | (lab == C.PAVEMENT)

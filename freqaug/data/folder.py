@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -257,7 +257,7 @@ class SegmentationFolder(Dataset):
 
     def _first_size(self) -> tuple[int, int]:
         """(H, W) of the first image, the reference size when ``size`` is None."""
-        return tuple(read_image(self.image_paths[0]).shape[:2])  # type: ignore[return-value]
+        return tuple(read_image(self.image_paths[0]).shape[:2])
 
     def __getitem__(self, index: int) -> dict[str, Tensor | str]:
         """``{"image": float32 (3, H, W) in [0, 1], "label": int64 (H, W) if labels, "name": stem}``."""
@@ -327,7 +327,7 @@ def load_images(
 
         indices = progress_bar(indices, total=n, initial=1, desc=f"loading {ds.root.name or ds.root}", unit="img")
     for i in indices:
-        out[i] = ds[i]["image"]
+        out[i] = cast(Tensor, ds[i]["image"])
     warn_resized(ds, n)
     return out
 
@@ -350,10 +350,11 @@ def _load_skipping_bad(root, size, limit) -> Tensor:
 
     ds = SegmentationFolder(root, size=size, labels=False)
     n = len(ds) if limit is None else min(limit, len(ds))
-    images, skipped = [], 0
+    images: list[Tensor] = []
+    skipped = 0
     for i in range(n):
         try:
-            images.append(ds[i]["image"])
+            images.append(cast(Tensor, ds[i]["image"]))
         except UnreadableFileError as err:
             skipped += 1
             warnings.warn(f"skipped: {err}", stacklevel=3)

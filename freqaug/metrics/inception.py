@@ -147,7 +147,7 @@ class FIDInceptionV3(Inception3):
         super().__init__(num_classes=1008, aux_logits=False, init_weights=False, inception_blocks=blocks)
         self.Mixed_7c = _FIDInceptionE(2048, pool="max")
 
-    def forward(self, images: Tensor) -> Tensor:  # type: ignore[override]
+    def forward(self, images: Tensor) -> Tensor:
         """(N, 3, H, W) in [0, 1] -> (N, 2048): resize to 299x299, scale to [-1, 1], pool features."""
         x = F.interpolate(images, size=_INPUT_SIZE, mode="bilinear", align_corners=False) * 2 - 1
         return _chain(self, _FEATURE_LAYERS, x).flatten(1)

@@ -286,9 +286,9 @@ def train_segnet(
         check_int(value, name, minimum)
     if not images.shape[0]:
         raise ValueError("images: expected at least one image, got 0")
-    for name, value in (("lr", lr), ("weight_decay", weight_decay)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
-            raise ValueError(f"{name}: expected a finite number >= 0, got {value!r}")
+    for name, number in (("lr", lr), ("weight_decay", weight_decay)):
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not 0 <= number < math.inf:
+            raise ValueError(f"{name}: expected a finite number >= 0, got {number!r}")
     if augment is not None and not callable(augment):
         raise TypeError(f"augment: expected a callable (images, labels, generator) -> (images, labels), got {augment}")
     config = SegNetConfig(num_classes=num_classes, width=width, in_channels=images.shape[1])
@@ -305,7 +305,7 @@ def train_segnet(
     batches = _index_batches(images.shape[0], batch_size, torch.Generator().manual_seed(seed))
     aug_generator = torch.Generator().manual_seed(seed + 1_000_003)
     ignored = -100 if ignore_index is None else ignore_index  # -100: F.cross_entropy's "nothing ignored"
-    bar = range(steps)
+    bar: Any = range(steps)  # a tqdm bar over it with ``progress``
     if progress:
         from freqaug._progress import progress_bar
 

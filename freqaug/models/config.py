@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping
+from typing import Any, Literal, Mapping, cast
 
 from freqaug._json import known_fields, parse_json
 from freqaug.bands import BandSpec
@@ -166,7 +166,7 @@ class FreqGANConfig:
                 raise ValueError(f"FreqGANConfig.cascade: expected 'auto', 'none' or a mapping band -> [sources], "
                                  f"got {self.cascade!r}")
             object.__setattr__(self, "cascade", coarse_to_fine_cascade(self.spec) if self.cascade == "auto" else {})
-        cascade = {k: tuple(v) for k, v in dict(self.cascade).items()}
+        cascade = {k: tuple(v) for k, v in dict(cast("Mapping[str, tuple[str, ...]]", self.cascade)).items()}
         object.__setattr__(self, "cascade", cascade)
         cascade_order(self.spec.band_names, cascade)  # raises for unknown bands and cycles
         shapes = self.spec.band_shapes(*self.image_size)
@@ -204,7 +204,7 @@ class FreqGANConfig:
         data.update(
             spec=self.spec.to_dict(),
             image_size=list(self.image_size),
-            cascade={k: list(v) for k, v in self.cascade.items()},
+            cascade={k: list(v) for k, v in cast("Mapping[str, tuple[str, ...]]", self.cascade).items()},
             generator=_net_to_dict(self.generator),
             discriminator=_net_to_dict(self.discriminator),
             band_generators={k: _net_to_dict(v) for k, v in self.band_generators.items()},

@@ -8,12 +8,13 @@ SPADE modulation, every discriminator through concatenation; z still varies the 
 """
 from __future__ import annotations
 
-from typing import Iterable, Mapping, NamedTuple
+from typing import Iterable, Mapping, NamedTuple, TypedDict, cast
 
 import torch
 from torch import Tensor, nn
 
 from freqaug.bands import BandStats, compose, standardize, unstandardize
+from freqaug.bands.stats import Method
 from freqaug.models.blend import AlphaBlend
 from freqaug.models.config import BASELINE, FreqGANConfig, cascade_order
 from freqaug.models.discriminator import ConvDiscriminator, SegmentationDiscriminator
@@ -23,6 +24,13 @@ from freqaug.models.noise import OrthogonalNoise
 __all__ = ["FreqGAN", "FreqGANOutput", "build_discriminators"]
 
 REFINE_LIMIT = 0.995  # a refined band image is clamped here before atanh (atanh(0.995) ~ 3)
+
+
+class _SpadeArgs(TypedDict, total=False):
+    """The SPADE keyword arguments of a conditional model's generators (none when unconditional)."""
+
+    layout_channels: int
+    layout_hidden: int
 
 
 class FreqGANOutput(NamedTuple):
@@ -37,17 +45,23 @@ class FreqGANOutput(NamedTuple):
 class FreqGAN(nn.Module):
     """The generator side of the patent, built from a :class:`FreqGANConfig`."""
 
+    # buffers, registered in __init__
+    image_color: Tensor
+    band_center: Tensor
+    band_scale: Tensor
+    band_color: Tensor
+
     def __init__(self, config: FreqGANConfig) -> None:
         super().__init__()
         self.config = config
         spec, channels = config.spec, config.channels
         self.band_names = spec.band_names
         self.band_shapes = spec.band_shapes(*config.image_size)
-        self.order = cascade_order(self.band_names, config.cascade)
+        self.order = cascade_order(self.band_names, cast("Mapping[str, tuple[str, ...]]", config.cascade))
         block = config.noise_block_dim
         self.noise = OrthogonalNoise([*self.band_names, BASELINE], block, config.z_dim, seed=config.noise_seed)
         layout = config.layout
-        spade = {"layout_channels": layout.num_classes, "layout_hidden": layout.hidden} if layout else {}
+        spade: _SpadeArgs = {"layout_channels": layout.num_classes, "layout_hidden": layout.hidden} if layout else {}
         self.generators = nn.ModuleDict(
             {
                 name: ConvGenerator(
@@ -74,7 +88,8 @@ class FreqGAN(nn.Module):
 
     def sources(self, name: str) -> tuple[str, ...]:
         """The bands whose outputs generator ``name`` takes as input."""
-        return tuple(self.config.cascade.get(name, ()))
+        cascade = cast("Mapping[str, tuple[str, ...]]", self.config.cascade)  # a mapping after __post_init__
+        return tuple(cascade.get(name, ()))
 
     def ancestors(self, names: Iterable[str]) -> set[str]:
         """Every band whose output reaches one of ``names`` through the cascade, directly or not."""
@@ -98,7 +113,7 @@ class FreqGAN(nn.Module):
         for i, name in enumerate(self.band_names):
             if name not in stats:
                 raise ValueError(f"stats: no statistics for band {name!r}; have {sorted(stats)}")
-            center, scale = stats[name].center_scale(self.config.band_norm)
+            center, scale = stats[name].center_scale(cast(Method, self.config.band_norm))  # validated by the config
             self.band_center[i].copy_(center.to(self.band_center))
             self.band_scale[i].copy_(scale.to(self.band_scale))
             if self.config.decorrelate_colors:
@@ -203,6 +218,7 @@ class FreqGAN(nn.Module):
         out = self.baseline(noise, band_image if self.baseline_refines else None, layout)
         out = torch.einsum("ij,njhw->nihw", self.image_color.to(noise.dtype), out)
         if self.baseline_refines:
+            assert band_image is not None  # checked at the top
             out = out + torch.atanh(band_image.clamp(-REFINE_LIMIT, REFINE_LIMIT))
         return torch.tanh(out)
 
@@ -229,7 +245,7 @@ def build_discriminators(model: FreqGAN) -> nn.ModuleDict:
     OASIS's per-pixel segmentation discriminator with ``layout.image_discriminator == "oasis"``)."""
     config, channels = model.config, model.config.channels
     k = config.layout.num_classes if config.layout else 0
-    nets = {
+    nets: dict[str, nn.Module] = {
         name: ConvDiscriminator(
             channels, model.band_shapes[name], cond_channels=channels * len(model.sources(name)),
             net=config.discriminator, layout_channels=k,

@@ -11,6 +11,8 @@ layout, applied after every block's pixel norm by spatially-adaptive modulation 
 """
 from __future__ import annotations
 
+from typing import Sequence, cast
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -123,6 +125,7 @@ class ConvGenerator(nn.Module):
             x = block(x, cond, grid_layout)
         out = self.to_out(x)[..., : self.out_size[0], : self.out_size[1]]
         if self.source_path is not None:
+            assert cond is not None  # a source path exists only with cond_channels > 0, checked above
             out = out + self.source_path(resize_to(cond, self.out_size))
         return torch.tanh(out) if self.output == "tanh" else out
 
@@ -130,13 +133,16 @@ class ConvGenerator(nn.Module):
     def zero_output_(self) -> ConvGenerator:
         """Zero the last layers (output conv and source path), so the generator starts at exactly 0:
         a residual generator then starts as the identity (ReZero / ControlNet's zero convs)."""
-        last = [self.to_out] + ([self.source_path.convs[-1]] if self.source_path is not None else [])
+        last: list[EqualConv2d | nn.Conv2d] = [self.to_out] + (
+            [cast(nn.Conv2d, self.source_path.convs[-1])] if self.source_path is not None else []
+        )
         for layer in last:
             layer.weight.zero_()
+            assert layer.bias is not None  # every output conv here is built with a bias
             layer.bias.zero_()
         return self
 
-    def _layouts(self, layout: Tensor | None) -> list[Tensor | None]:
+    def _layouts(self, layout: Tensor | None) -> Sequence[Tensor | None]:
         """The one-hot layout at every block's grid (Nones for an unconditional generator)."""
         if (layout is None) != (self.layout_channels == 0):
             got = "none" if layout is None else tuple(layout.shape)

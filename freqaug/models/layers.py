@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -67,7 +68,7 @@ class SpatialModulation(nn.Module):
         return x * (1 + gamma) + beta
 
 
-def layout_pyramid(layout: Tensor, out_size: tuple[int, int], grids: list[tuple[int, int]]) -> list[Tensor]:
+def layout_pyramid(layout: Tensor, out_size: tuple[int, ...], grids: list[tuple[int, int]]) -> list[Tensor]:
     """The layout (N, K, H, W) at every generator grid (coarse to fine, each twice the previous),
     aligned with the cropped output.
 
@@ -84,7 +85,7 @@ def layout_pyramid(layout: Tensor, out_size: tuple[int, int], grids: list[tuple[
     return maps[::-1]
 
 
-def upsampling_plan(size: tuple[int, int], min_size: int) -> tuple[int, tuple[int, int]]:
+def upsampling_plan(size: tuple[int, ...], min_size: int) -> tuple[int, tuple[int, int]]:
     """(number of x2 steps, start grid) so that start * 2**steps covers ``size`` from ~min_size."""
     steps = max(0, int(math.floor(math.log2(max(min(size) / min_size, 1)))))
     start = (-(-size[0] // 2**steps), -(-size[1] // 2**steps))
@@ -96,11 +97,11 @@ def channel_plan(steps: int, base: int, maximum: int) -> list[int]:
     return [min(maximum, base * 2 ** (steps - k)) for k in range(steps + 1)]
 
 
-def resize_to(x: Tensor, size: tuple[int, int]) -> Tensor:
+def resize_to(x: Tensor, size: tuple[int, ...]) -> Tensor:
     """Resize maps to ``size``: area-weighted when shrinking, bilinear when growing."""
     if tuple(x.shape[-2:]) == tuple(size):
         return x
     shrinking = size[0] <= x.shape[-2] and size[1] <= x.shape[-1]
     if shrinking:
-        return F.adaptive_avg_pool2d(x, size)
+        return F.adaptive_avg_pool2d(x, cast("tuple[int, int]", size))  # size is (H, W)
     return F.interpolate(x, size=size, mode="bilinear", align_corners=False)

@@ -31,6 +31,8 @@ class OrthogonalNoise(nn.Module):
     The matrix is a buffer: it is saved and loaded with the model.
     """
 
+    projection: Tensor  # buffer (N blocks, block_dim, dim), registered in __init__
+
     def __init__(self, names: Sequence[str], block_dim: int, dim: int | None = None, *, seed: int = 0) -> None:
         super().__init__()
         names = list(names)

@@ -17,7 +17,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -138,7 +138,7 @@ def _place_real(dataset: SegmentationFolder, out: Path, link: bool) -> tuple[lis
     """Real images (and labels) into ``out``; their manifest entries and counts of kept/linked/copied files."""
     counts = {"kept": 0, "linked": 0, "copied": 0}
     entries = []
-    labels = dataset.label_paths or [None] * len(dataset)
+    labels: Sequence[Path | None] = dataset.label_paths or [None] * len(dataset)
     if dataset.label_paths:
         (out / "labels").mkdir(parents=True, exist_ok=True)
         for stray in (out / "labels").glob(f".*{TEMP_SUFFIX}"):

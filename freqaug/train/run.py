@@ -192,7 +192,7 @@ def train_run(
 def _extended(path: Path, saved: RunConfig, config: RunConfig, done: Mapping[str, int]) -> RunConfig:
     """``config`` if it is the run's ``saved`` config with stage totals no smaller than the steps ``done``
     (stage 1 unchanged once stage 2 has begun); anything else is refused naming the field."""
-    totals = {"stage1_steps": config.stage1_steps, "stage2_steps": config.stage2_steps}
+    totals: dict[str, Any] = {"stage1_steps": config.stage1_steps, "stage2_steps": config.stage2_steps}
     if dataclasses.replace(saved, **totals) != config:
         raise ValueError(f"{path}: differs from the given config; resume uses the run's own (only stage1_steps and "
                          "stage2_steps may grow, to extend the run)")
@@ -211,6 +211,7 @@ def _extended(path: Path, saved: RunConfig, config: RunConfig, done: Mapping[str
 
 def _start_from_stage1(trainer: Trainer, config: RunConfig) -> None:
     """Load another run's band GANs; its stage-1 step count must be the config's (one source of truth)."""
+    assert config.stage1_from is not None  # the only caller checks it
     meta = load_stage1(trainer, config.stage1_from)
     if trainer.step["stage1"] != config.stage1_steps:
         raise ValueError(f"RunConfig.stage1_steps = {config.stage1_steps}, but the stage 1 of {config.stage1_from} has "
@@ -266,6 +267,7 @@ def _samples(trainer: Trainer, z: Tensor, path: Path, save) -> None:
     output = trainer.ema(z, labels)
     save(output, trainer.ema.config.spec, path)
     if labels is not None:
+        assert trainer.ema.config.layout is not None  # label maps: a conditional model
         save_layout_grid(labels, output.image, trainer.images[_sample_index(trainer, len(z))],
                          trainer.ema.config.layout.classes,
                          path.with_name(f"{path.stem}_layouts.png"))

@@ -17,7 +17,7 @@ import functools
 import dataclasses
 import json
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence, cast
 
 import torch
 import torch.distributed as dist
@@ -151,8 +151,8 @@ def ema_update(ema: nn.Module, model: nn.Module, beta: float) -> None:
     for e, m in zip(ema.parameters(), model.parameters()):
         if m.requires_grad:
             e.lerp_(m.detach(), 1 - beta)
-    for e, m in zip(ema.buffers(), model.buffers()):
-        e.copy_(m)
+    for buf, src in zip(ema.buffers(), model.buffers()):
+        buf.copy_(src)
 
 
 def _mixed_precision(step):
@@ -199,7 +199,9 @@ class Trainer:
         requires_grad(self.ema, False)
         self.discriminators = build_discriminators(self.model).to(self.device)
         band_gens = list(self.model.generators.parameters())
-        stage2 = [{"params": [*self.model.baseline.parameters(), *(band_gens if config.finetune_bands else [])]}]
+        stage2: list[dict[str, Any]] = [
+            {"params": [*self.model.baseline.parameters(), *(band_gens if config.finetune_bands else [])]}
+        ]
         if not single:  # the single-GAN control trains the baseline generator alone: no blend
             stage2.append({"params": list(self.model.blend.parameters()), "lr": config.lr_alpha})
         band_discs = [p for name, d in self.discriminators.items() if name != "image" for p in d.parameters()]
@@ -299,7 +301,7 @@ class Trainer:
         self.step["stage1"] += 1
         return record
 
-    def _band_update(self, names: list[str], real: Tensor, layout: Tensor | None, step: int,
+    def _band_update(self, names: Sequence[str], real: Tensor, layout: Tensor | None, step: int,
                      extra: int = 0) -> dict[str, float]:
         """One D and one G update of the band GANs ``names``; lazy R1 counts each band's own updates."""
         model, cfg = self.model, self.config
@@ -333,10 +335,10 @@ class Trainer:
         # generators
         requires_grad(self.discriminators, False)
         fakes = generate()
-        g_loss = sum(
+        g_loss = cast(Tensor, sum(  # a sum of tensors: ``names`` is never empty
             self._g_loss(self._judge(self.discriminators[n], fakes[n], cfg.band_augment, cond(n, real_bands), layout))
             for n in names
-        )
+        ))
         self._update("g1", g_loss)
         return {"d1": d_loss.item(), "g1": g_loss.item()}
 
@@ -394,6 +396,7 @@ class Trainer:
         pixels already anchors D, and R1 through K+1 maps per pixel would cost about a D step more)."""
         cfg = self.config
         if self.oasis:
+            assert layout is not None  # OASIS implies a conditional model: _real always gives it a layout
             real_logits, real_layout = self._segment(disc, real.detach(), cfg.image_augment, layout)
             d_loss = d_oasis_loss(real_logits, real_layout, self._segment(disc, fake, cfg.image_augment, layout)[0])
             return d_loss + cfg.labelmix * self._labelmix(disc, real.detach(), fake, layout) if cfg.labelmix else d_loss
@@ -416,6 +419,7 @@ class Trainer:
     def _image_g_loss(self, disc: nn.Module, fake: Tensor, layout: Tensor | None) -> Tensor:
         """The generator's loss against the image discriminator (OASIS: its fakes segmented as their layout)."""
         if self.oasis:
+            assert layout is not None  # OASIS implies a conditional model: _real always gives it a layout
             return g_oasis_loss(*self._segment(disc, fake, self.config.image_augment, layout))
         return self._g_loss(self._judge(disc, fake, self.config.image_augment, layout=layout))
 
@@ -438,14 +442,16 @@ class Trainer:
         (StyleGAN2-ADA's rampup), so a generator trained from scratch is not averaged with its
         random initialisation in short runs."""
         cfg = self.config
-        half_life = cfg.ema_half_life_images
+        half_life: float = cfg.ema_half_life_images
         if cfg.ema_rampup > 0:
             half_life = min(half_life, cfg.ema_rampup * (step + 1) * cfg.batch_size)
         ema_update(self.ema, self.model, 0.5 ** (cfg.batch_size / half_life))
 
     # ---- loop ----------------------------------------------------------------------------
 
-    def schedule(self, stage1_steps: int, stage2_steps: int) -> list[tuple[str, int, object]]:
+    def schedule(
+        self, stage1_steps: int, stage2_steps: int
+    ) -> list[tuple[str, int, Callable[[], dict[str, float]]]]:
         """(stage, total steps, step function) in order; the single-GAN control gets the same
         number of optimiser steps as both stages together."""
         if self.single:
