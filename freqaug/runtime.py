@@ -1,5 +1,9 @@
 """Process-level tuning for applications (the ``freqaug`` CLI calls it; libraries should not).
 
+DataLoader workers: a spawned worker's torch threads are set so that the workers share the cores,
+a forked one keeps one (:func:`tune_worker_threads`); a worker forked after CUDA was initialised
+is refused CUDA with an error that says how to fix it (:func:`check_cuda_fork`).
+
 Threads: torch's default is one thread per core the machine has, whatever else runs on them; on a
 shared 2-core machine two torch threads beside two busy 1-thread jobs made one training step 26x
 slower here. :func:`default_threads` counts the cores this process may run on (its affinity mask,
@@ -17,7 +21,14 @@ import ctypes.util
 import os
 import sys
 
-__all__ = ["default_threads", "keep_freed_memory", "usable_cores", "use_threads"]
+import torch
+from torch.utils.data import get_worker_info
+
+__all__ = ["check_cuda_fork", "default_threads", "is_forked", "keep_freed_memory", "tune_worker_threads",
+           "usable_cores", "use_threads", "worker_threads"]
+
+_TUNED_PIDS: set[int] = set()
+_IMPORT_PID = os.getpid()  # the process that imported freqaug's runtime; a forked worker inherits it
 
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
 
@@ -51,10 +62,41 @@ def default_threads() -> int:
 
 def use_threads(n: int | None) -> int:
     """Run torch's intra-op work on ``n`` threads (None: :func:`default_threads`); returns the count."""
-    import torch
-
     count = default_threads() if n is None else n
     if count < 1:
         raise ValueError(f"--threads: expected an integer >= 1, got {count}")
     torch.set_num_threads(count)
     return count
+
+
+def worker_threads(num_workers: int) -> int:
+    """torch intra-op threads for each of ``num_workers`` DataLoader workers: ``max(1, cores // workers)``."""
+    return max(1, usable_cores() // max(1, num_workers))
+
+
+def is_forked() -> bool:
+    """Whether this process is a fork of the one that imported freqaug (spawn / forkserver workers are not)."""
+    return os.getpid() != _IMPORT_PID
+
+
+def tune_worker_threads() -> None:
+    """Once per DataLoader worker: a spawned / forkserver worker gets ``worker_threads(num_workers)``
+    torch threads; a forked one keeps the single thread DataLoader gives it, because torch's
+    OpenMP pool is not fork-safe (more threads after a fork deadlock the first parallel op)."""
+    info = get_worker_info()
+    pid = os.getpid()
+    if info is None or pid in _TUNED_PIDS:
+        return
+    _TUNED_PIDS.add(pid)
+    if not is_forked():
+        torch.set_num_threads(worker_threads(info.num_workers))
+
+
+def check_cuda_fork(device: torch.device) -> None:
+    """Raise before any CUDA call if ``device`` is CUDA and this process was forked after CUDA was initialised."""
+    if device.type == "cuda" and torch.cuda._is_in_bad_fork():
+        raise RuntimeError(
+            "freqaug: this process (a DataLoader worker?) was forked after CUDA was initialised in its parent, "
+            f"so it cannot generate on {device}. Pass multiprocessing_context='spawn' (or 'forkserver') to the "
+            "DataLoader, or use device='cpu' in workers and FreqAugBatch on the GPU after the batch is transferred."
+        )

@@ -1,10 +1,9 @@
-"""FreqAugmenter, the one implementation every front-end adapts, and its per-process plumbing.
+"""FreqAugmenter, the one implementation every front-end adapts, and its per-process bundle cache.
 
 Per process (the main one and every DataLoader worker): the bundle is loaded lazily, once, on
-first use (:func:`load_cached`, keyed by path, device and pid); a spawned worker's torch threads
-are set so that the workers share the cores, a forked one keeps one (:func:`tune_worker_threads`);
-a worker forked after CUDA was initialised is refused CUDA with an error that says how to fix it
-(:func:`check_cuda_fork`). Pickling an augmenter pickles its :class:`AugmentConfig` only.
+first use (:func:`load_cached`, keyed by path, device and pid). Threads and forks of DataLoader
+workers (:func:`~freqaug.runtime.tune_worker_threads`, :func:`~freqaug.runtime.check_cuda_fork`)
+live in :mod:`freqaug.runtime`. Pickling an augmenter pickles its :class:`AugmentConfig` only.
 """
 from __future__ import annotations
 
@@ -25,7 +24,7 @@ from freqaug.augment.labelmaps import check_label_maps, resize_labels
 from freqaug.augment.params import AugmentConfig, sample_params
 from freqaug.bands._checks import check_unit_range
 from freqaug.bundle import Bundle, load_bundle
-from freqaug.runtime import usable_cores
+from freqaug.runtime import check_cuda_fork, is_forked, tune_worker_threads, usable_cores, worker_threads
 
 __all__ = [
     "FreqAugmenter",
@@ -43,8 +42,6 @@ __all__ = [
 
 _BUNDLES: dict[tuple[str, str, int], Bundle] = {}
 _BUNDLES_LOCK = threading.Lock()
-_TUNED_PIDS: set[int] = set()
-_IMPORT_PID = os.getpid()  # the process that imported this module; a forked worker inherits it
 
 
 def _after_fork_in_child() -> None:
@@ -58,39 +55,6 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 # ---- per-process plumbing ------------------------------------------------------------------------
-
-def worker_threads(num_workers: int) -> int:
-    """torch intra-op threads for each of ``num_workers`` DataLoader workers: ``max(1, cores // workers)``."""
-    return max(1, usable_cores() // max(1, num_workers))
-
-
-def is_forked() -> bool:
-    """Whether this process is a fork of the one that imported freqaug (spawn / forkserver workers are not)."""
-    return os.getpid() != _IMPORT_PID
-
-
-def tune_worker_threads() -> None:
-    """Once per DataLoader worker: a spawned / forkserver worker gets ``worker_threads(num_workers)``
-    torch threads; a forked one keeps the single thread DataLoader gives it, because torch's
-    OpenMP pool is not fork-safe (more threads after a fork deadlock the first parallel op)."""
-    info = get_worker_info()
-    pid = os.getpid()
-    if info is None or pid in _TUNED_PIDS:
-        return
-    _TUNED_PIDS.add(pid)
-    if not is_forked():
-        torch.set_num_threads(worker_threads(info.num_workers))
-
-
-def check_cuda_fork(device: torch.device) -> None:
-    """Raise before any CUDA call if ``device`` is CUDA and this process was forked after CUDA was initialised."""
-    if device.type == "cuda" and torch.cuda._is_in_bad_fork():
-        raise RuntimeError(
-            "freqaug: this process (a DataLoader worker?) was forked after CUDA was initialised in its parent, "
-            f"so it cannot generate on {device}. Pass multiprocessing_context='spawn' (or 'forkserver') to the "
-            "DataLoader, or use device='cpu' in workers and FreqAugBatch on the GPU after the batch is transferred."
-        )
-
 
 def refuse_replace(mode: str, front_end: str, *, conditional: bool = False) -> None:
     """Raise for ``mode='replace'`` in an image-only front-end with an unconditional bundle: it could not

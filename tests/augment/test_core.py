@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from freqaug.augment import AugmentConfig, FreqAugmenter, band_mix, blend_images, default_bands, replace_images
+from freqaug import runtime
 from freqaug.augment import core
 from freqaug.bundle import Bundle, BundleError, load_bundle
 
@@ -106,7 +107,7 @@ def test_seeded_generators_differ_per_worker_and_repeat(monkeypatch):
 
 def test_worker_thread_rule(monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
-    assert [core.worker_threads(n) for n in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]
+    assert [runtime.worker_threads(n) for n in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]
 
 
 def test_a_forked_cuda_worker_gets_our_error_before_any_cuda_call(bundle_path, monkeypatch):

@@ -5,7 +5,8 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from freqaug.augment import SyntheticMix, core
+from freqaug import runtime
+from freqaug.augment import SyntheticMix
 from freqaug.data import SyntheticStreets
 from tests.augment._frontends import RUNNERS, AugmentedScenes, uint8_scenes
 
@@ -47,7 +48,7 @@ def test_spawn_workers_give_the_epoch_of_fork_workers_and_share_the_cores(bundle
     forked = epoch(same_scene_dataset("tv", bundle_path, scenes), 2, 7, context="fork")
     assert torch.equal(spawned["image"], forked["image"])
     assert sorted(set(spawned["worker"].tolist())) == [0, 1]
-    assert set(spawned["threads"].tolist()) == {core.worker_threads(2)}
+    assert set(spawned["threads"].tolist()) == {runtime.worker_threads(2)}
 
 
 def test_forked_workers_keep_one_thread(bundle_path, scenes, monkeypatch):
@@ -59,16 +60,16 @@ def test_forked_workers_keep_one_thread(bundle_path, scenes, monkeypatch):
 def test_a_fresh_worker_process_gets_its_share_of_the_cores(monkeypatch):
     info = type("Info", (), {"id": 0, "num_workers": 2, "seed": 0})()
     calls = []
-    monkeypatch.setattr(core, "get_worker_info", lambda: info)
+    monkeypatch.setattr(runtime, "get_worker_info", lambda: info)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
-    monkeypatch.setattr(core, "_TUNED_PIDS", set())
+    monkeypatch.setattr(runtime, "_TUNED_PIDS", set())
     monkeypatch.setattr(torch, "set_num_threads", calls.append)
-    core.tune_worker_threads()
-    core.tune_worker_threads()  # once per process
+    runtime.tune_worker_threads()
+    runtime.tune_worker_threads()  # once per process
     assert calls == [4]
-    monkeypatch.setattr(core, "_TUNED_PIDS", set())
-    monkeypatch.setattr(core, "_IMPORT_PID", -1)  # as in a forked worker
-    core.tune_worker_threads()
+    monkeypatch.setattr(runtime, "_TUNED_PIDS", set())
+    monkeypatch.setattr(runtime, "_IMPORT_PID", -1)  # as in a forked worker
+    runtime.tune_worker_threads()
     assert calls == [4]
 
 
