@@ -28,7 +28,7 @@ def _train(args: argparse.Namespace) -> int:
     import dataclasses
 
     from freqaug.data import load_images, load_segmentation
-    from freqaug.train.run import RunConfig, train_run
+    from freqaug.train.run import RunConfig, save_samples, train_run
 
     config = None
     if args.classes and not args.conditional:
@@ -85,7 +85,7 @@ def _train(args: argparse.Namespace) -> int:
         callbacks = [] if args.tensorboard is None else [_tensorboard(args, config or _saved_config(args.out))]
         try:
             trainer = train_run(args.out, images, config, labels=labels, resume=args.resume, device=device,
-                                callbacks=callbacks)
+                                callbacks=callbacks, on_sample=save_samples)
         finally:
             for callback in callbacks:
                 callback.close()

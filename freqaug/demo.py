@@ -125,7 +125,7 @@ def run_demo(
 def run_training_demo(run_dir: Path, data: Path | None, steps: tuple[int, int], seed: int, config=None) -> dict:
     """Train a FreqGAN for ``steps`` = (stage 1, stage 2) steps on ``data`` (or drawn scenes)."""
     from freqaug.train import TrainConfig
-    from freqaug.train.run import RunConfig, train_run
+    from freqaug.train.run import RunConfig, save_samples, train_run
 
     if config is None:
         config = RunConfig(train=TrainConfig(batch_size=16, seed=seed))
@@ -146,7 +146,7 @@ def run_training_demo(run_dir: Path, data: Path | None, steps: tuple[int, int], 
     if run_dir.exists():  # the demo's own output from an earlier run
         shutil.rmtree(run_dir)
     start = time.perf_counter()
-    trainer = train_run(run_dir, images * 2 - 1, config, progress=True)
+    trainer = train_run(run_dir, images * 2 - 1, config, progress=True, on_sample=save_samples)
     seconds = round(time.perf_counter() - start, 1)
     bundle_path, grid = export_and_sample(run_dir, data if source == str(data) else None, seed)
     augment_grid = save_mode_grid(bundle_path, images[:AUGMENT_ROWS], run_dir / "augment_grid.png", seed)

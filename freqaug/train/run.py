@@ -13,7 +13,7 @@ import os
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 import torch.distributed as dist
@@ -30,7 +30,10 @@ from freqaug.train.trainer import TrainConfig, Trainer
 
 log = logging.getLogger("freqaug.train")
 
-__all__ = ["RunConfig", "sample_images", "save_layout_grid", "train_run"]
+__all__ = ["RunConfig", "SampleWriter", "sample_images", "save_layout_grid", "save_samples", "train_run"]
+
+SampleWriter = Callable[[Trainer, Path], None]
+"""``on_sample(trainer, path)``: what :func:`train_run` calls at its sample points (e.g. :func:`save_samples`)."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,7 @@ class _StopFlag:
 def train_run(
     run_dir: str | Path, images: Tensor, config: RunConfig | None = None, *, labels: Tensor | None = None,
     resume: bool = False, device: str = "cpu", progress: bool = True, callbacks: Sequence[TrainCallback] = (),
+    on_sample: SampleWriter | None = None,
 ) -> Trainer:
     """Train (or resume) the run in ``run_dir`` on ``images`` ((N, C, H, W) in [-1, 1]) and, for a
     conditional model, their label maps ``labels`` ((N, H, W) class ids).
@@ -137,9 +141,9 @@ def train_run(
     differs from it only in larger ``stage1_steps`` / ``stage2_steps`` extends the run (stage 1 only
     while stage 2 has not started), and config.json records the new totals. ``callbacks``
     (:mod:`freqaug.train.observe`) see every step's record on rank 0; one returning True stops the
-    run with its checkpoint saved."""
-    from freqaug.viz import save_sample_grid
-
+    run with its checkpoint saved. ``on_sample(trainer, path)`` is called every ``sample_every`` steps
+    and at the end with ``RUN/samples/step_NNNNNN.png`` / ``latest.png``: training draws no picture
+    itself (the CLI passes :func:`save_samples`)."""
     run_dir = Path(run_dir)
     rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
     main_rank = rank == 0  # only rank 0 writes the run folder
@@ -163,7 +167,6 @@ def train_run(
         log.info("resumed from %s at %s", checkpoint, meta["step"])
     elif config.stage1_from is not None:
         _start_from_stage1(trainer, config)
-    fixed_z = _fixed_z(trainer, 8)
 
     def after_step(record: dict) -> bool:
         done = sum(trainer.step.values())
@@ -172,8 +175,8 @@ def train_run(
             _append_jsonl(run_dir / "log.jsonl", record)
             if config.checkpoint_every and done % config.checkpoint_every == 0:
                 save_checkpoint(trainer, checkpoint)
-            if config.sample_every and done % config.sample_every == 0:
-                _samples(trainer, fixed_z, run_dir / "samples" / f"step_{done:06d}.png", save_sample_grid)
+            if on_sample is not None and config.sample_every and done % config.sample_every == 0:
+                on_sample(trainer, run_dir / "samples" / f"step_{done:06d}.png")
             asked = any([bool(callback(record, trainer)) for callback in callbacks])  # every callback sees the step
         return _any_rank(stop.signal is not None or asked, trainer.device)
 
@@ -181,7 +184,8 @@ def train_run(
         trainer.fit(config.stage1_steps, config.stage2_steps, progress=progress and main_rank, callback=after_step)
     if main_rank:
         save_checkpoint(trainer, checkpoint)
-        _samples(trainer, fixed_z, run_dir / "samples" / "latest.png", save_sample_grid)
+        if on_sample is not None:
+            on_sample(trainer, run_dir / "samples" / "latest.png")
     if dist.is_available() and dist.is_initialized():
         dist.barrier()  # no rank tears the group down while rank 0 is still writing
     if stop.signal is not None:
@@ -255,7 +259,13 @@ def sample_images(trainer: Trainer, n: int = 8) -> Tensor:
 
 
 @torch.no_grad()
-def _samples(trainer: Trainer, z: Tensor, path: Path, save) -> None:
+def save_samples(trainer: Trainer, path: Path, n: int = 8) -> None:
+    """The run's sample pictures at ``path`` (an ``on_sample`` for :func:`train_run`): the EMA generator's
+    images from the fixed target vectors with their bands (``freqaug.viz.save_sample_grid``), and for
+    a conditional model ``*_layouts.png`` (layout / generated / real); the single control: its images."""
+    from freqaug.viz import save_sample_grid
+
+    z = _fixed_z(trainer, n)
     if trainer.single:
         from torchvision.utils import save_image
 
@@ -265,7 +275,7 @@ def _samples(trainer: Trainer, z: Tensor, path: Path, save) -> None:
         return
     labels = _sample_labels(trainer, len(z))
     output = trainer.ema(z, labels)
-    save(output, trainer.ema.config.spec, path)
+    save_sample_grid(output, trainer.ema.config.spec, path)
     if labels is not None:
         assert trainer.ema.config.layout is not None  # label maps: a conditional model
         save_layout_grid(labels, output.image, trainer.images[_sample_index(trainer, len(z))],
