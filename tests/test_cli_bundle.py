@@ -234,6 +234,25 @@ def test_unwritable_output_is_a_clear_error(bundle_path, tmp_path, capsys):
     assert "cannot create or open the output folder" in capsys.readouterr().err
 
 
+def test_a_folder_without_write_permission_is_named_not_a_temp_file(bundle_path, tmp_path, monkeypatch, capsys):
+    import freqaug._files as files
+
+    real_open = open
+
+    def refuse_temp_files(path, *args, **kwargs):  # as in a folder the user may read but not write (root ignores modes)
+        if str(path).endswith(files.TEMP_SUFFIX):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", refuse_temp_files)
+    out = tmp_path / "readonly"
+    out.mkdir()
+    assert cli.main(["generate", str(bundle_path), "--n", "2", "--out", str(out)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(f"cannot write here (permission denied on folder {out}/)") and ".tmp" not in err
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
 def test_disk_full_keeps_what_was_written(bundle_path, reference, tmp_path, monkeypatch, capsys):
     out = tmp_path / "gen"
     real_write = offline.write_atomic
