@@ -41,8 +41,6 @@ def _train(args: argparse.Namespace) -> int:
     if not args.resume:
         config = RunConfig.from_file(args.config) if args.config else RunConfig()
         overrides = {k: v for k, v in (("stage1_steps", args.stage1_steps), ("stage2_steps", args.stage2_steps)) if v is not None}
-        if args.single:
-            overrides["single"] = True
         if args.conditional:
             overrides["model"] = _conditional(config.model, args.classes, oasis=args.oasis)
         if args.labelmix is not None:
@@ -52,13 +50,11 @@ def _train(args: argparse.Namespace) -> int:
                                                      band_updates=dict(args.band_updates))
         if args.baseline_input is not None:
             overrides["model"] = dataclasses.replace(overrides.get("model", config.model), baseline_input=args.baseline_input)
-        if args.stage1_from is not None:
-            overrides.update(_stage1_from(args.stage1_from))
         config = dataclasses.replace(config, **overrides)
-    elif (args.config or args.single or args.conditional or args.labelmix is not None
-          or args.baseline_input is not None or args.stage1_from is not None or args.band_updates is not None):
-        print("freqaug train: --resume continues with the run's own config.json; drop --config/--single/"
-              "--conditional/--oasis/--labelmix/--baseline-input/--stage1-from/--band-updates (--stage1-steps and "
+    elif (args.config or args.conditional or args.labelmix is not None
+          or args.baseline_input is not None or args.band_updates is not None):
+        print("freqaug train: --resume continues with the run's own config.json; drop --config/"
+              "--conditional/--oasis/--labelmix/--baseline-input/--band-updates (--stage1-steps and "
               "--stage2-steps may extend the run)", file=sys.stderr)
         return 2
     elif args.stage1_steps is not None or args.stage2_steps is not None:  # extend a run: larger totals
@@ -102,21 +98,9 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stage1_from(path: Path) -> dict:
-    """RunConfig fields of a run whose stage 2 starts from the band GANs in ``path`` (a checkpoint or run folder)."""
-    from freqaug.train import read_checkpoint_meta
-    from freqaug.train.checkpoint import CHECKPOINT_NAME
-
-    checkpoint = path / CHECKPOINT_NAME if path.is_dir() else path
-    steps = read_checkpoint_meta(checkpoint)["step"]
-    if "stage1" not in steps:
-        raise ValueError(f"{checkpoint}: --stage1-from needs a band-GAN run's checkpoint; this one has {sorted(steps)}")
-    return {"stage1_from": str(checkpoint), "stage1_steps": int(steps["stage1"])}
-
-
 def _export_after_training(args: argparse.Namespace, trainer) -> None:
-    """Rank 0 of a band-GAN run writes RUN_DIR/bundle.safetensors (the single-GAN control has no bundle)."""
-    if trainer.single or trainer.rank != 0:
+    """Rank 0 writes RUN_DIR/bundle.safetensors."""
+    if trainer.rank != 0:
         return
     from freqaug.train.export import BUNDLE_NAME, export_run
 
@@ -460,8 +444,6 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--stage2-steps", type=_count(0), default=None,
                        help="total stage-2 steps (overrides the config; with --resume: extends a finished run)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
-    train.add_argument("--single", action="store_true",
-                       help="train the single-GAN control: the baseline generator alone on full images")
     train.add_argument("--conditional", action="store_true",
                        help="train a layout-conditional model on (image, label map) pairs from --data's images/ and "
                             "labels/ (same file names)")
@@ -476,10 +458,6 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--baseline-input", choices=["noise", "band_image"], default=None,
                        help="what the baseline generator takes beside its noise: nothing (an independent image) or the "
                             "band image, which it then refines (default: the config's model.baseline_input)")
-    train.add_argument("--stage1-from", type=Path, default=None, metavar="CHECKPOINT_OR_RUN",
-                       help="start at stage 2 with the band GANs of another run (its checkpoint or run folder): "
-                            "compare stage-2 settings on one stage 1; the model may differ only in baseline_input, "
-                            "alpha and alpha_init")
     train.add_argument("--band-updates", type=_band_count, nargs="+", default=None, metavar="BAND=N",
                        help="D+G updates per stage-1 step for the named bands, replacing the config's "
                             "train.band_updates (default coarse=8: the coarse band, LL2 or low, is cheap and sets the "

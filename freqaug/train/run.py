@@ -1,8 +1,9 @@
 """A training run on disk: config.json, checkpoint.safetensors, log.jsonl and sample grids.
 
 Checkpoints are written every ``checkpoint_every`` steps, at the end, and on SIGINT/SIGTERM;
-``resume=True`` continues from the run folder's checkpoint with the saved configs.
-``stage1_from`` starts a new run at stage 2 with the band GANs of another run's checkpoint.
+``resume=True`` continues from the run folder's checkpoint with the saved configs. The single-GAN
+control and stage-2 comparisons on one stage 1 are experiments: the benchmarks build their
+``Trainer`` themselves (``benchmarks/bench_band_vs_single.py``), a run config does not carry them.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from freqaug._json import known_fields, parse_json
 from freqaug.train.observe import TrainCallback
 from freqaug.models import FreqGANConfig
 from freqaug.train.checkpoint import (
-    CHECKPOINT_NAME, load_checkpoint, load_stage1, read_checkpoint_meta, save_checkpoint,
+    CHECKPOINT_NAME, load_checkpoint, read_checkpoint_meta, save_checkpoint,
 )
 from freqaug.train.trainer import TrainConfig, Trainer
 
@@ -46,28 +47,29 @@ class RunConfig:
     stage2_steps: int = 100
     checkpoint_every: int = 200
     sample_every: int = 200
-    single: bool = False  # the single-GAN control: the baseline generator alone, stage1 + stage2 steps
-    stage1_from: str | None = None  # checkpoint whose band GANs this run's stage 2 starts from (None: omitted)
 
     def __post_init__(self) -> None:
-        if self.stage1_from is not None and not (isinstance(self.stage1_from, str) and self.stage1_from):
-            raise ValueError(f"RunConfig.stage1_from: expected null or a checkpoint path, got {self.stage1_from!r}")
         for key in ("stage1_steps", "stage2_steps", "checkpoint_every", "sample_every"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"RunConfig.{key}: expected an integer >= 0, got {value!r}")
-        if not isinstance(self.single, bool):
-            raise ValueError(f"RunConfig.single: expected true or false, got {self.single!r}")
 
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        if self.stage1_from is None:  # configs of runs that train their own stage 1 stay as they were
-            del data["stage1_from"]
         return data | {"model": self.model.to_dict(), "train": self.train.to_dict()}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunConfig:
-        """Build and validate; unknown fields are named."""
+        """Build and validate; unknown fields are named. A config.json written before the experiment
+        controls left (``single: false``) loads; one of such an experiment is refused, naming it."""
+        if isinstance(data, Mapping) and "single" in data:
+            data = dict(data)
+            if data.pop("single") is not False:
+                raise ValueError("RunConfig.single: the single-GAN control is an experiment, no longer a run config; "
+                                 "benchmarks/bench_band_vs_single.py trains it")
+        if isinstance(data, Mapping) and "stage1_from" in data:
+            raise ValueError("RunConfig.stage1_from: starting stage 2 from another run's band GANs is an experiment, no "
+                             "longer a run config (freqaug.train.load_stage1 on a new Trainer does it)")
         data = known_fields(data, cls, "RunConfig")
         if "model" in data:
             data["model"] = FreqGANConfig.from_dict(data["model"])
@@ -161,12 +163,10 @@ def train_run(
     if main_rank:
         run_dir.mkdir(parents=True, exist_ok=True)
         _write_atomic(run_dir / "config.json", json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n")
-    trainer = Trainer(config.model, config.train, images, labels=labels, device=device, single=config.single)
+    trainer = Trainer(config.model, config.train, images, labels=labels, device=device)
     if resume:
         load_checkpoint(trainer, checkpoint)
         log.info("resumed from %s at %s", checkpoint, meta["step"])
-    elif config.stage1_from is not None:
-        _start_from_stage1(trainer, config)
 
     def after_step(record: dict) -> bool:
         done = sum(trainer.step.values())
@@ -211,16 +211,6 @@ def _extended(path: Path, saved: RunConfig, config: RunConfig, done: Mapping[str
         log.info("extending %s: stage 1 %d -> %d steps, stage 2 %d -> %d steps", path.parent, saved.stage1_steps,
                  config.stage1_steps, saved.stage2_steps, config.stage2_steps)
     return config
-
-
-def _start_from_stage1(trainer: Trainer, config: RunConfig) -> None:
-    """Load another run's band GANs; its stage-1 step count must be the config's (one source of truth)."""
-    assert config.stage1_from is not None  # the only caller checks it
-    meta = load_stage1(trainer, config.stage1_from)
-    if trainer.step["stage1"] != config.stage1_steps:
-        raise ValueError(f"RunConfig.stage1_steps = {config.stage1_steps}, but the stage 1 of {config.stage1_from} has "
-                         f"{trainer.step['stage1']} steps; set it to {trainer.step['stage1']}")
-    log.info("stage 1 from %s (%s steps); training stage 2", config.stage1_from, meta["step"]["stage1"])
 
 
 def _any_rank(flag: bool, device) -> bool:

@@ -93,16 +93,6 @@ def test_sigterm_saves_a_checkpoint_that_resumes(data_dir, tmp_path):
     assert read_checkpoint_meta(run / "checkpoint.safetensors")["step"]["stage1"] == steps
 
 
-def test_single_control_from_the_cli(data_dir, tmp_path):
-    run = tmp_path / "single"
-    args = ["train", "--data", str(data_dir), "--out", str(run), "--config", str(tiny_config(tmp_path)), "--single"]
-    assert cli.main(args) == 0
-    assert json.loads((run / "config.json").read_text())["single"] is True
-    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
-    assert [r["stage"] for r in log] == ["single"] * 5
-    assert (run / "samples" / "latest.png").read_bytes()[:4] == b"\x89PNG"
-
-
 def test_corrupt_image_is_named_or_skipped_with_a_count(data_dir, tmp_path, capsys):
     import shutil
 
@@ -129,32 +119,6 @@ def test_resume_with_a_damaged_config_names_the_file(data_dir, tmp_path, capsys)
     assert cli.main(["train", "--data", str(data_dir), "--out", str(run), "--resume"]) == 1
     err = capsys.readouterr().err
     assert "config.json: not valid JSON" in err
-
-
-def test_stage2_from_another_runs_stage1(data_dir, tmp_path):
-    first = tmp_path / "first"
-    assert cli.main(["train", "--data", str(data_dir), "--out", str(first), "--config", str(tiny_config(tmp_path))]) == 0
-    second = tmp_path / "second"
-    args = ["train", "--data", str(data_dir), "--out", str(second), "--config", str(tiny_config(tmp_path)),
-            "--stage1-from", str(first), "--baseline-input", "band_image", "--stage2-steps", "3"]
-    assert cli.main(args) == 0
-    config = json.loads((second / "config.json").read_text())
-    assert config["stage1_from"] == str(first / "checkpoint.safetensors") and config["stage1_steps"] == 3
-    assert config["model"]["baseline_input"] == "band_image"
-    log = [json.loads(line) for line in (second / "log.jsonl").read_text().splitlines()]
-    assert [r["stage"] for r in log] == ["stage2"] * 3  # stage 1 came from the first run
-    assert (second / "bundle.safetensors").is_file() and "stage1_from" not in json.loads((first / "config.json").read_text())
-
-
-def test_stage1_from_a_single_control_or_an_empty_path_is_refused(data_dir, tmp_path, capsys):
-    single = tmp_path / "single"
-    assert cli.main(["train", "--data", str(data_dir), "--out", str(single), "--config", str(tiny_config(tmp_path)),
-                     "--single"]) == 0
-    args = ["train", "--data", str(data_dir), "--out", str(tmp_path / "x"), "--stage1-from", str(single)]
-    assert cli.main(args) == 1
-    assert "--stage1-from needs a band-GAN run's checkpoint" in capsys.readouterr().err
-    with pytest.raises(ValueError, match="RunConfig.stage1_from: expected null or a checkpoint path"):
-        RunConfig(stage1_from="")
 
 
 @pytest.mark.parametrize("written, resumed", [(None, {}), ({}, {}), ({"LL2": 3}, {"LL2": 3})],
@@ -198,7 +162,7 @@ def test_resume_extends_a_finished_run_with_larger_totals(data_dir, tmp_path, ca
         capsys.readouterr().err
     assert cli.main([*train, "--resume", "--stage1-steps", "5"]) == 1
     assert "stage 2 has begun (4 steps)" in capsys.readouterr().err
-    assert cli.main([*train, "--resume", "--single"]) == 2
+    assert cli.main([*train, "--resume", "--conditional"]) == 2
 
 
 def test_callbacks_see_every_step_and_can_stop_the_run(data_dir, tmp_path):
@@ -232,3 +196,16 @@ def test_tensorboard_events_hold_losses_alpha_and_samples(data_dir, tmp_path):
     assert [e.step for e in events.Scalars("stage1/d1")] == [1, 2, 3]
     assert [e.step for e in events.Scalars("alpha")] == [1, 2, 3, 4, 5]
     assert [e.step for e in events.Images("samples")] == [4]  # sample_every=4
+
+
+def test_run_configs_carry_no_experiment_controls(tmp_path):
+    data = json.loads(tiny_config(tmp_path).read_text())
+    assert "single" not in data and "stage1_from" not in data
+    assert RunConfig.from_dict({**data, "single": False}) == RunConfig.from_dict(data)  # a config.json of before
+    with pytest.raises(ValueError, match="RunConfig.single: the single-GAN control is an experiment"):
+        RunConfig.from_dict({**data, "single": True})
+    with pytest.raises(ValueError, match="RunConfig.stage1_from: starting stage 2 from another run's band GANs"):
+        RunConfig.from_dict({**data, "stage1_from": "runs/x/checkpoint.safetensors"})
+    for flag in ("--single", "--stage1-from"):
+        with pytest.raises(SystemExit):
+            cli.build_parser().parse_args(["train", "--data", "d", "--out", "o", flag])
