@@ -269,11 +269,12 @@ _DEVICE_HELP = "cpu, cuda or cuda:N (default cpu)"
 
 def _device(text: str) -> str:
     """An argparse type: ``cpu``, ``cuda`` or ``cuda:N`` (a usage error otherwise, not a torch traceback)."""
-    import re
+    from freqaug._checks import check_device
 
-    if re.fullmatch(r"cpu|cuda(:\d+)?", text) is None:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected cpu, cuda or cuda:N")
-    return text
+    try:
+        return check_device(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected cpu, cuda or cuda:N") from None
 
 
 def _ratio(text: str) -> float:
