@@ -24,7 +24,7 @@ def check_unit_range(x: Tensor, name: str, tolerance: float = 1e-3) -> Tensor:
     """Return float ``x`` if its values lie in [0, 1] (to ``tolerance``), else raise naming ``name`` and the range
     found: a float image in 0..255 would otherwise come back clamped to white."""
     if x.is_floating_point() and x.numel():
-        lo, hi = float(x.min()), float(x.max())
+        lo, hi = torch.stack(torch.aminmax(x.detach())).float().tolist()  # one pass, one device sync
         if hi > 1 + tolerance or lo < -tolerance:
             raise ValueError(f"{name}: expected float values in [0, 1], got {lo:.4g}..{hi:.4g}; a float image in "
                              "0..255 would come back white: divide it by 255 first (or pass uint8)")
