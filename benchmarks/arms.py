@@ -13,6 +13,7 @@ every random choice comes from the ``generator`` passed in, so an arm is reprodu
 | ``augmix`` | standard + torchvision v2 ``AugMix`` restricted to its photometric ops (:class:`AugMixAugment`) | same as standard |
 | ``<mode>`` | standard + freqaug ``mode`` (bands, coarse, amplitude, blend) with generated scenes (:class:`~freqaug.augment.pooled.PooledFreqAug`) | same as standard |
 | ``<mode>-real`` | the same band operation with a *real* partner from the pool instead of a generated scene: the generator's ablation (``coarse-real`` / ``amplitude-real``: :class:`RealPartnerMix`, no bundle; ``bands-real`` / ``blend-real``: ``PooledFreqAug(partners=...)`` with the bundle's band split and alpha); ``amplitude-real`` is APR-P (Chen et al., ICCV 2021) | same as standard |
+| ``augmix+coarse`` / ``augmix+coarse-real`` | standard + AugMix + the ``coarse`` mode (generated / real partner): freqaug stacked on the most robust peer | same as standard |
 | ``bands-soft`` | as ``bands``, each selected band only partly generated: strength s ~ U(0, 0.5) | same as standard |
 | ``copy-paste`` | copy-paste of real objects (Ghiasi et al., CVPR 2021, with CamVid's class masks for instances): the pixels of a random subset of the object classes of a labelled donor (pole, sign, car, pedestrian, bicyclist), mirrored half the time, pasted into the sample, then standard (:class:`CopyPaste`) | the donor's ids where pasted |
 | ``replace25`` / ``replace50`` | standard + labelled synthetic pairs of a layout-conditional bundle at 0.25 / 0.5 per real sample (:class:`~freqaug.augment.pooled.PooledSyntheticPairs`) | the pairs' own |
@@ -70,14 +71,15 @@ OBJECT_CLASSES: tuple[int, ...] = (2, 6, 8, 9, 10)
 """CamVid's object classes that copy-paste moves: pole, sign_symbol, car, pedestrian, bicyclist."""
 SOFT_STRENGTH = (0.0, 0.5)  # the bands-soft arm: (1 - s) * real + s * generated per selected band
 _MODES = ("bands", "coarse", "amplitude", "blend")
-ABLATIONS: dict[str, str] = {mode: f"{mode}-real" for mode in _MODES}
+_STACKED = ("augmix+coarse",)  # freqaug on top of AugMix: what a team that already uses AugMix would try
+ABLATIONS: dict[str, str] = {mode: f"{mode}-real" for mode in (*_MODES, *_STACKED)}
 """freqaug arm -> the same band operation with a real partner image (the generator's ablation)."""
 PEERS: tuple[str, ...] = ("none", "standard", "fda", "augmix", "amplitude-real", "copy-paste")
 """What a user would pick instead of freqaug (``amplitude-real`` is APR-P)."""
 ARMS: tuple[str, ...] = ("none", "standard", "fda", "augmix", "copy-paste", *(a for m in _MODES for a in (m, ABLATIONS[m])),
-                         "bands-soft", *REPLACE_RATIOS)
+                         "bands-soft", *(a for m in _STACKED for a in (m, ABLATIONS[m])), *REPLACE_RATIOS)
 _SPECLESS = {"coarse": coarse_mix, "amplitude": amplitude_mix}  # kernels that need no bundle: their -real arms read none
-_FREQAUG_ARMS = (*_MODES, "bands-real", "blend-real", "bands-soft")  # read --bundle (bands-real / blend-real its split)
+_FREQAUG_ARMS = (*_MODES, "bands-real", "blend-real", "bands-soft", *_STACKED)  # read --bundle (bands-real / blend-real its split)
 UNAVAILABLE: dict[str, str] = {
     arm: f"arm {arm!r} (standard + SyntheticMix replace) needs a layout-conditional bundle, whose generated "
     "scenes come with their label maps (freqaug train --conditional); an unconditional bundle's replaced "
@@ -380,6 +382,11 @@ def make_arm(
         return standard
     if arm == "augmix":
         return Chain(standard, AugMixAugment(p=p))
+    if arm.startswith("augmix+"):  # AugMix, then the freqaug mode (or its real-partner ablation) on its output
+        inner = make_arm(arm.removeprefix("augmix+"), train_images=train_images, bundle_path=bundle_path, seed=seed,
+                         p=p, pool_size=pool_size)
+        assert isinstance(inner, Chain)
+        return Chain(standard, AugMixAugment(p=p), *inner.augments[1:])
     if arm == "copy-paste":
         if train_labels is None or labelled_images is None:
             raise ValueError("labelled_images, train_labels: copy-paste takes its donors from the labelled pairs")

@@ -99,10 +99,21 @@ def test_peers_freqaug_modes_and_ablations_change_images_but_not_labels(arms, sc
         assert min(change) > 0.05
 
 
+@pytest.mark.parametrize("name", ["augmix+coarse", "augmix+coarse-real"])
+def test_stacked_arms_apply_the_mode_to_augmix_output_and_keep_labels(arms, scenes, name):
+    images, labels = scenes
+    augmixed, augmix_labels = arms["augmix"](images, labels, gen(3))  # the same draws come first
+    out, out_labels = arms[name](images, labels, gen(3))
+    assert torch.equal(out_labels, augmix_labels) and out.shape == images.shape
+    assert 0 <= float(out.min()) and float(out.max()) <= 1
+    assert min(float((out[i] - augmixed[i]).abs().max()) for i in range(len(images))) > 0.05
+
+
 def test_arm_table_and_refusals(scenes):
     assert make_arm("none") is None and isinstance(make_arm("standard"), StandardAugment)
     assert [a for a in ARMS if needs_bundle(a)] == ["bands", "bands-real", "coarse", "amplitude", "blend",
-                                                    "blend-real", "bands-soft", "replace25", "replace50"]
+                                                    "blend-real", "bands-soft", "augmix+coarse", "replace25",
+                                                    "replace50"]
     assert set(_arms.PEERS) <= set(ARMS) and all(_arms.ABLATIONS[m] in ARMS for m in _arms.ABLATIONS)
     with pytest.raises(ValueError, match="train_images: the 'coarse-real' arm draws its partners"):
         make_arm("coarse-real")
