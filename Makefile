@@ -8,6 +8,7 @@ TORCH_PIN ?= torch==2.14.1 torchvision==0.29.1
 DEPS_HASH := $(shell cat pyproject.toml Makefile | sha1sum | cut -c1-12)
 STAMP := $(VENV)/.deps-$(DEPS_HASH)
 DEMO_OUT ?= demo_out
+DEMO_ARGS ?=
 export NO_ALBUMENTATIONS_UPDATE := 1
 
 .PHONY: install test demo bench clean
@@ -27,7 +28,7 @@ test: install
 	$(BIN)/python -m pytest
 
 demo: install
-	$(BIN)/python -m freqaug demo --out $(DEMO_OUT)
+	$(BIN)/python -m freqaug demo --out $(DEMO_OUT) $(DEMO_ARGS)
 
 bench: install
 	$(BIN)/python -m pip install -q -e '.[bench]'

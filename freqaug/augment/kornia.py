@@ -10,8 +10,10 @@ intensity augmentations).
 
 A layout-conditional bundle draws each scene from the sample's own label map: pass it as
 ``aug(images, layout=masks)`` (kornia's keyword override; it is recorded in ``_params`` and so
-replayed too). kornia's containers hand masks only to their geometric children, so inside an
-``AugmentationSequential`` use an unconditional bundle, or call this augmentation on its own.
+replayed too). kornia's ``AugmentationSequential`` hands masks only to its geometric children;
+:class:`FreqAugSequential` is that container, unchanged except that each ``FreqAugKornia`` child
+also gets the masks (``data_keys`` ``"mask"``) as they are at its step, after the geometric ops
+before it, as its ``layout``.
 """
 from __future__ import annotations
 
@@ -19,14 +21,17 @@ import os
 from typing import Any, Sequence, cast
 
 import torch
-from kornia.augmentation import IntensityAugmentationBase2D
+from kornia.augmentation import AugmentationSequential, IntensityAugmentationBase2D
+from kornia.augmentation.container.ops import AugmentationSequentialOps
+from kornia.augmentation.container.params import ParamItem
+from kornia.constants import DataKey
 from torch import Tensor
 
 from freqaug.augment._convert import from_unit_float, to_unit_float
 from freqaug.augment.core import FreqAugmenter
 from freqaug.augment.params import AugmentConfig
 
-__all__ = ["FreqAugKornia"]
+__all__ = ["FreqAugKornia", "FreqAugSequential"]
 
 
 class FreqAugKornia(IntensityAugmentationBase2D):
@@ -83,6 +88,15 @@ class FreqAugKornia(IntensityAugmentationBase2D):
         layout = params.get("layout")
         if isinstance(layout, Tensor) and layout.ndim == 4 and layout.shape[1] == 1:
             layout = layout[:, 0]
+        if layout is None and self.augmenter.conditional:
+            raise ValueError(f"layout: the bundle {self.config.bundle_path} is conditional and draws each scene from a mask: "
+                             "call aug(images, layout=masks), or inside a sequence use "
+                             "freqaug.augment.kornia.FreqAugSequential with data_keys=['input', 'mask']")
+        if isinstance(layout, Tensor) and layout.is_floating_point():  # kornia carries masks as floats
+            if not bool(torch.equal(layout, layout.round())):
+                raise ValueError("layout: expected class ids (whole numbers), got fractional mask values; resample "
+                                 "masks with nearest interpolation (kornia's default for data_keys 'mask')")
+            layout = layout.long()
         out, _ = self.augmenter.augment(to_unit_float(input), {"apply": apply, "strength": params["strength"],
                                                                "z": params["z"]}, layout=layout)
         return from_unit_float(out, input.dtype)
@@ -91,3 +105,28 @@ class FreqAugKornia(IntensityAugmentationBase2D):
         state = self.__dict__.copy()
         state.pop("_params", None)  # a pickle holds the configuration only
         return state
+
+
+class _LayoutOps(AugmentationSequentialOps):
+    """kornia's per-step dispatch, recording the current masks as a conditional FreqAugKornia's ``layout``."""
+
+    def transform(self, *arg: Any, module: torch.nn.Module, param: ParamItem, extra_args: dict[DataKey, dict[str, Any]],
+                  data_keys: Any = None) -> Any:
+        keys = self.preproc_datakeys(data_keys)
+        if isinstance(module, FreqAugKornia) and module.augmenter.conditional and DataKey.MASK in keys:
+            masks = arg[keys.index(DataKey.MASK)]
+            if not isinstance(masks, Tensor):
+                raise ValueError(f"mask: a conditional FreqAugKornia takes one mask tensor per batch as its layout, "
+                                 f"got {type(masks).__name__}")
+            cast("dict[str, Tensor]", param.data)["layout"] = masks  # in place: kept in _params, so replayed
+        return super().transform(*arg, module=module, param=param, extra_args=extra_args, data_keys=data_keys)
+
+
+class FreqAugSequential(AugmentationSequential):
+    """``kornia.augmentation.AugmentationSequential`` whose ``FreqAugKornia`` children with a layout-conditional
+    bundle receive the masks passed as ``data_keys`` ``"mask"`` (as they are at their step) as their layouts;
+    everything else, replay with ``params=seq._params`` included, is kornia's."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.transform_op = _LayoutOps(self.transform_op.data_keys)
