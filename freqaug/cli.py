@@ -45,16 +45,27 @@ def _train(args: argparse.Namespace) -> int:
             overrides["model"] = _conditional(config.model, args.classes, oasis=args.oasis)
         if args.labelmix is not None:
             overrides["train"] = dataclasses.replace(config.train, labelmix=args.labelmix)
+        if args.semantic is not None:
+            if not args.semantic.is_file():
+                print(f"freqaug train: --semantic {args.semantic}: no such segnet file (make one with: freqaug "
+                      "train-segnet --data TRAIN_DIR --out FILE)", file=sys.stderr)
+                return 1
+            overrides["train"] = dataclasses.replace(overrides.get("train", config.train), semantic_segnet=str(args.semantic),
+                                                     semantic=args.semantic_weight)
         if args.band_updates is not None:
             overrides["train"] = dataclasses.replace(overrides.get("train", config.train),
                                                      band_updates=dict(args.band_updates))
         if args.baseline_input is not None:
             overrides["model"] = dataclasses.replace(overrides.get("model", config.model), baseline_input=args.baseline_input)
         config = dataclasses.replace(config, **overrides)
-    elif (args.config or args.conditional or args.labelmix is not None
+        if config.train.semantic_segnet is not None and config.model.layout is None:
+            print("freqaug train: --semantic compares generated images with the layouts they were drawn from; add "
+                  "--conditional", file=sys.stderr)
+            return 2
+    elif (args.config or args.conditional or args.labelmix is not None or args.semantic is not None
           or args.baseline_input is not None or args.band_updates is not None):
         print("freqaug train: --resume continues with the run's own config.json; drop --config/"
-              "--conditional/--oasis/--labelmix/--baseline-input/--band-updates (--stage1-steps and "
+              "--conditional/--oasis/--labelmix/--semantic/--baseline-input/--band-updates (--stage1-steps and "
               "--stage2-steps may extend the run)", file=sys.stderr)
         return 2
     elif args.stage1_steps is not None or args.stage2_steps is not None:  # extend a run: larger totals
@@ -362,8 +373,8 @@ def _train_segnet(args: argparse.Namespace) -> int:
     from freqaug.evaluate import train_segnet_on_folder
 
     result = train_segnet_on_folder(args.data, args.out, steps=args.steps, seed=args.seed,
-                                    batch_size=args.batch_size, device=args.device)
-    print(f"trained a segnet for {result['steps']} steps on {result['images']} images; on them: mIoU "
+                                    batch_size=args.batch_size, device=args.device, width=args.width)
+    print(f"trained a segnet (width {result['width']}) for {result['steps']} steps on {result['images']} images; on them: mIoU "
           f"{result['train_miou']:.3f}, pixel accuracy {result['train_pixel_accuracy']:.3f}; wrote {result['path']}")
     return 0
 
@@ -398,6 +409,9 @@ def _add_eval_commands(sub) -> None:
     seg.add_argument("--steps", type=_count(0), default=300, help="optimiser steps (default 300)")
     seg.add_argument("--seed", type=_count(0), default=0, help="seed of the initial weights and batch order (default 0)")
     seg.add_argument("--batch-size", type=_count(1), default=16, help="images per step (default 16)")
+    seg.add_argument("--width", type=_count(1), default=24,
+                     help="base channels (default 24); a judge that differs from a training loss's segnet in width "
+                          "and seed scores a bundle trained with --semantic")
     seg.add_argument("--device", type=_device, default="cpu", help=_DEVICE_HELP)
     seg.set_defaults(func=_train_segnet)
 
@@ -456,6 +470,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--labelmix", type=float, default=None, metavar="WEIGHT",
                        help="with an OASIS discriminator: weight of its LabelMix consistency loss (OASIS uses 10; "
                             "default: the config's train.labelmix, 0)")
+    train.add_argument("--semantic", type=Path, default=None, metavar="SEGNET",
+                       help="with --conditional: a segnet file (freqaug train-segnet on the labelled data) that segments "
+                            "the generated images; the generators learn to match their layouts (semantic consistency). "
+                            "Score the bundle with a different segnet (freqaug eval --segnet)")
+    train.add_argument("--semantic-weight", type=float, default=1.0, metavar="W",
+                       help="with --semantic: weight of the semantic-consistency loss (default 1)")
     train.add_argument("--baseline-input", choices=["noise", "band_image"], default=None,
                        help="what the baseline generator takes beside its noise: nothing (an independent image) or the "
                             "band image, which it then refines (default: the config's model.baseline_input)")

@@ -2,7 +2,7 @@
 from freqaug.train.diffaugment import POLICIES, diff_augment
 from freqaug.train.losses import (
     balanced_cross_entropy, d_hinge_loss, d_logistic_loss, d_oasis_loss, fake_class_cross_entropy, g_hinge_loss,
-    g_nonsaturating_loss, g_oasis_loss, labelmix_loss, labelmix_mask, r1_penalty,
+    g_nonsaturating_loss, g_oasis_loss, labelmix_loss, labelmix_mask, r1_penalty, semantic_loss,
 )
 from freqaug.train.trainer import TrainConfig, Trainer, ema_update, requires_grad
 
@@ -24,6 +24,7 @@ __all__ = [
     "labelmix_mask",
     "r1_penalty",
     "requires_grad",
+    "semantic_loss",
 ]
 
 from freqaug.train.checkpoint import (  # noqa: E402

@@ -9,7 +9,7 @@ from torch import Tensor
 __all__ = [
     "balanced_class_weights", "balanced_cross_entropy", "d_hinge_loss", "d_logistic_loss", "d_oasis_loss",
     "fake_class_cross_entropy", "g_hinge_loss", "g_nonsaturating_loss", "g_oasis_loss", "labelmix_loss",
-    "labelmix_mask", "r1_penalty",
+    "labelmix_mask", "r1_penalty", "semantic_loss",
 ]
 
 
@@ -53,15 +53,29 @@ def balanced_class_weights(layout: Tensor) -> Tensor:
     return torch.where(present, weights, torch.zeros_like(weights))
 
 
+def _balanced_nll(log_p: Tensor, layout: Tensor) -> Tensor:
+    """Class-balanced mean of ``-log_p`` (N, K, H, W) at each pixel's class in the one-hot ``layout``."""
+    target = layout.float()
+    weights = balanced_class_weights(target).view(1, -1, 1, 1)
+    return -(weights * target * log_p).sum() / target.sum().clamp(min=1)
+
+
 def balanced_cross_entropy(logits: Tensor, layout: Tensor) -> Tensor:
     """Class-balanced per-pixel cross-entropy of (N, K+1, H, W) logits against a one-hot layout
     (N, K, H, W): the mean over the present classes of the mean loss over their pixels (pixels of
     no class excluded). The discriminator's loss on real images, the generator's on fakes."""
     _check_oasis(logits, layout)
-    log_p = F.log_softmax(logits.float(), dim=1)[:, :-1]
-    target = layout.float()
-    weights = balanced_class_weights(target).view(1, -1, 1, 1)
-    return -(weights * target * log_p).sum() / target.sum().clamp(min=1)
+    return _balanced_nll(F.log_softmax(logits.float(), dim=1)[:, :-1], layout)
+
+
+def semantic_loss(logits: Tensor, layout: Tensor) -> Tensor:
+    """Semantic consistency: class-balanced per-pixel cross-entropy of a frozen segmenter's (N, K, H, W)
+    logits on generated images against the one-hot layouts (N, K, H, W) they were drawn from (pixels of no
+    class excluded), so a rare class's few pixels weigh as much as the road's many."""
+    if logits.ndim != 4 or tuple(logits.shape) != tuple(layout.shape):
+        raise ValueError(f"logits: expected the layout's shape (N, K, H, W) = {tuple(layout.shape)}, "
+                         f"got {tuple(logits.shape)}")
+    return _balanced_nll(F.log_softmax(logits.float(), dim=1), layout)
 
 
 def fake_class_cross_entropy(logits: Tensor) -> Tensor:

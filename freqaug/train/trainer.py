@@ -8,7 +8,10 @@ DiffAugment for small data sets. A conditional model (``config.layout``) trains 
 map) pairs: in both stages the fake samples of a step are drawn from the real batch's label maps,
 and every discriminator sees the layout beside its input, or, with ``layout.image_discriminator ==
 "oasis"``, the image discriminator segments each pixel into the K classes or "fake" (OASIS's losses;
-the trainer's loss choice and R1 then apply to the band discriminators only).
+the trainer's loss choice and R1 then apply to the band discriminators only). With
+``semantic_segnet``, a frozen segnet trained by freqaug on the labelled data also segments the
+generated images (stage 1: the image the first round's bands compose; stage 2: the blend), and the
+generators minimise its class-balanced cross-entropy against the layouts (``semantic`` weight).
 """
 from __future__ import annotations
 
@@ -26,14 +29,15 @@ from freqaug._progress import progress_bar
 
 from freqaug._checks import check_bool, check_int, check_number, check_pair_of
 from freqaug._json import known_fields
-from freqaug.bands import COARSE, BandSpec, BandStats, BandStatsAccumulator, decompose
+from freqaug.bands import COARSE, BandSpec, BandStats, BandStatsAccumulator, compose, decompose
+from freqaug.metrics.segnet import load_segnet
 from freqaug.models import FreqGAN, FreqGANConfig, build_discriminators
 from freqaug.models.config import BASELINE
 from freqaug.models.layers import resize_to
 from freqaug.train.diffaugment import POLICIES, diff_augment
 from freqaug.train.losses import (
     d_hinge_loss, d_logistic_loss, d_oasis_loss, g_hinge_loss, g_nonsaturating_loss, g_oasis_loss, labelmix_loss,
-    labelmix_mask, r1_penalty,
+    labelmix_mask, r1_penalty, semantic_loss,
 )
 
 IMAGE_STATS = "image"  # key of the full images' statistics beside the bands'
@@ -65,6 +69,8 @@ class TrainConfig:
     band_augment: tuple[str, ...] = ("translation", "cutout")
     image_augment: tuple[str, ...] = ("color", "translation", "cutout")
     labelmix: float = 0.0  # weight of OASIS's LabelMix consistency loss (OASIS uses 10); needs the OASIS image D
+    semantic: float = 0.0  # weight of the semantic-consistency loss through the frozen segnet ``semantic_segnet``
+    semantic_segnet: str | None = None  # segnet file (freqaug train-segnet) that reads the generated images; conditional models
     finetune_bands: bool = False
     band_updates: Mapping[str, int] = dataclasses.field(default_factory=lambda: {COARSE: 8})  # band -> D+G updates per stage-1 step
     amp: str = "off"  # "bf16": forward passes under bfloat16 autocast (CUDA, or CPU with bf16 support)
@@ -85,6 +91,14 @@ class TrainConfig:
         for key in ("batch_size", "r1_every", "ema_half_life_images"):
             check_int(getattr(self, key), f"TrainConfig.{key}", 1)
         check_number(self.labelmix, "TrainConfig.labelmix", minimum=0)
+        check_number(self.semantic, "TrainConfig.semantic", minimum=0)
+        if self.semantic_segnet is not None and not isinstance(self.semantic_segnet, str):
+            raise ValueError(f"TrainConfig.semantic_segnet: expected a segnet file path (str) or null, got "
+                             f"{self.semantic_segnet!r}")
+        if (self.semantic > 0) != (self.semantic_segnet is not None):
+            raise ValueError(f"TrainConfig.semantic = {self.semantic} and semantic_segnet = {self.semantic_segnet!r}: "
+                             "the semantic-consistency loss needs both a weight > 0 and a segnet file "
+                             "(freqaug train-segnet --data LABELLED_TRAIN --out FILE); give both or neither")
         if not isinstance(self.band_updates, Mapping):
             raise ValueError(f"TrainConfig.band_updates: expected a mapping band -> updates, e.g. {{'coarse': 8}}, got "
                              f"{self.band_updates!r}")
@@ -225,6 +239,31 @@ class Trainer:
             raise ValueError(f"TrainConfig.labelmix = {config.labelmix}: LabelMix needs the OASIS image discriminator "
                              "(a conditional model with LayoutConfig.image_discriminator='oasis'); set labelmix to 0")
         self._g_loss = g_nonsaturating_loss if config.loss == "logistic" else g_hinge_loss
+        self.segmenter = self._load_segmenter(config, model_config)
+
+    def _load_segmenter(self, config: TrainConfig, model_config: FreqGANConfig) -> nn.Module | None:
+        """The frozen segnet of the semantic-consistency loss (None without one), checked against the model."""
+        if config.semantic_segnet is None:
+            return None
+        if model_config.layout is None:
+            raise ValueError(f"TrainConfig.semantic = {config.semantic}: the semantic-consistency loss compares "
+                             "generated images with the layouts they were drawn from; it needs a conditional model "
+                             "(freqaug train --conditional)")
+        segnet = load_segnet(config.semantic_segnet, device=self.device)
+        if segnet.config.num_classes != model_config.layout.num_classes or segnet.config.in_channels != model_config.channels:
+            raise ValueError(f"{config.semantic_segnet}: the segnet reads {segnet.config.in_channels} channel(s) and "
+                             f"predicts {segnet.config.num_classes} classes; the model has {model_config.channels} and "
+                             f"{model_config.layout.num_classes} ({', '.join(model_config.layout.classes.names)})")
+        requires_grad(segnet.eval(), False)
+        return segnet
+
+    def _semantic(self, images: Tensor, layout: Tensor | None) -> Tensor | None:
+        """The weighted semantic-consistency loss of generated ``images`` in [-1, 1], augmented with the
+        image discriminator's policy (the layout moves with them), or None without a segmenter."""
+        if self.segmenter is None or layout is None:
+            return None
+        logits, moved = self._segment(self.segmenter, (images.clamp(-1, 1) + 1) / 2, self.config.image_augment, layout)
+        return self.config.semantic * semantic_loss(logits, moved)
 
     # ---- data ----------------------------------------------------------------------------
 
@@ -339,8 +378,15 @@ class Trainer:
             self._g_loss(self._judge(self.discriminators[n], fakes[n], cfg.band_augment, cond(n, real_bands), layout))
             for n in names
         ))
+        record = {"d1": d_loss.item(), "g1": g_loss.item()}
+        if self.segmenter is not None and extra == 0:  # the round of every band: the image they compose
+            image = compose({n: model.denormalize_band(n, fakes.get(n, real_bands[n])) for n in model.band_names},
+                            model.config.spec, size=model.config.image_size)
+            semantic = cast(Tensor, self._semantic(image, layout))
+            g_loss = g_loss + semantic
+            record["sem1"] = semantic.item()
         self._update("g1", g_loss)
-        return {"d1": d_loss.item(), "g1": g_loss.item()}
+        return record
 
     # ---- stage 2 and the single-GAN control: full images against the image discriminator ----
 
@@ -384,11 +430,15 @@ class Trainer:
         d_loss = self._image_d_loss(disc, real, fake, layout, self.step[stage])
         self._update("d2", d_loss)
         requires_grad(disc, False)
-        g_loss = self._image_g_loss(disc, generate(n), layout)
+        fake = generate(n)
+        g_loss = self._image_g_loss(disc, fake, layout)
+        semantic = self._semantic(fake, layout)
+        if semantic is not None:
+            g_loss = g_loss + semantic
         self._update("g2", g_loss)
         self._ema_step(self.step[stage])
         self.step[stage] += 1
-        return {"d2": d_loss.item(), "g2": g_loss.item()}
+        return {"d2": d_loss.item(), "g2": g_loss.item()} | ({} if semantic is None else {"sem2": semantic.item()})
 
     def _image_d_loss(self, disc: nn.Module, real: Tensor, fake: Tensor, layout: Tensor | None, step: int) -> Tensor:
         """The image discriminator's loss: logistic / hinge with lazy R1, or OASIS's per-pixel
