@@ -280,6 +280,15 @@ def _check_segnet_classes(model, path: Path | None, classes: ClassSet | None) ->
                          f"conditional on {classes.num_classes} ({', '.join(classes.names)})")
 
 
+def _check_independent(path: Path | None, manifest: dict[str, Any], bundle_path: Path) -> None:
+    """Raise unless the segnet at ``path`` differs from the one the bundle's semantic-consistency loss read."""
+    trained = manifest.get("provenance", {}).get("semantic_segnet_sha256")
+    if path is not None and trained is not None and sha256_file(path) == trained:
+        raise ValueError(f"{path}: {bundle_path} was trained to please this very segnet (provenance "
+                         "semantic_segnet_sha256), so its reading would flatter the bundle; score it with a segnet of "
+                         "another seed and width (freqaug train-segnet --seed 1 --width 32)")
+
+
 class _Layouts(NamedTuple):
     """What layout fidelity reads: the data's labels, the layouts of the generated images, the class set."""
 
@@ -387,6 +396,7 @@ def score_bundle(
     net, inception_found = _load_inception(None if inception is None else Path(inception), device)
     bundle = load_bundle(bundle_path, device=device)
     _check_segnet_classes(seg_model, seg_path, bundle.classes)
+    _check_independent(seg_path, bundle.manifest, bundle_path)
     floor_path = None if floor is None else Path(floor)
     floor_bundle = _load_floor(floor_path, bundle, bundle_path, seg_path, device)
     real, labels = _load_data(data, bundle.classes)

@@ -12,6 +12,7 @@ from typing import Any
 
 from safetensors.torch import safe_open
 
+from freqaug._files import sha256_file
 from freqaug._json import parse_json
 from freqaug.bundle.core import build_model, save_bundle
 from freqaug.bundle.manifest import BundleError
@@ -24,8 +25,8 @@ BUNDLE_NAME = "bundle.safetensors"  # what `freqaug train` writes into its run f
 EMA_PREFIX = "ema/"
 
 
-def _run_config_sha256(run_dir: Path) -> str:
-    """sha256 of the run's config.json in canonical form (sorted keys, no whitespace)."""
+def _run_config(run_dir: Path) -> tuple[Any, str]:
+    """The run's config.json and its sha256 in canonical form (sorted keys, no whitespace)."""
     path = run_dir / "config.json"
     if not path.is_file():
         raise BundleError(f"{path}: run config not found; expected the run folder of `freqaug train`")
@@ -33,7 +34,15 @@ def _run_config_sha256(run_dir: Path) -> str:
         config = parse_json(path.read_text(), str(path))
     except ValueError as err:
         raise BundleError(str(err)) from None
-    return hashlib.sha256(json.dumps(config, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return config, hashlib.sha256(json.dumps(config, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _semantic_segnet_sha256(config: Any) -> str | None:
+    """sha256 of the segnet the run's semantic-consistency loss read (None without one, or if it is gone):
+    ``freqaug eval`` refuses to score the bundle with that segnet."""
+    train = config.get("train") if isinstance(config, dict) else None
+    path = train.get("semantic_segnet") if isinstance(train, dict) else None
+    return sha256_file(path) if isinstance(path, str) and Path(path).is_file() else None
 
 
 def _ema_model(checkpoint: Path, meta: dict[str, Any]) -> FreqGAN:
@@ -67,10 +76,14 @@ def export_run(
         meta = read_checkpoint_meta(checkpoint)
     except CheckpointError as err:
         raise BundleError(f"{err} (expected the run folder of `freqaug train`)") from None
+    config, config_sha256 = _run_config(run_dir)
     provenance = {
         "run": str(run_dir.resolve()),
         "steps": meta.get("step"),
-        "run_config_sha256": _run_config_sha256(run_dir),
+        "run_config_sha256": config_sha256,
         "data": data_summary(data) if data is not None else None,
     }
+    semantic = _semantic_segnet_sha256(config)
+    if semantic is not None:
+        provenance["semantic_segnet_sha256"] = semantic
     return save_bundle(_ema_model(checkpoint, meta), out_path, provenance=provenance)

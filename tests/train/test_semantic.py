@@ -12,6 +12,8 @@ import pytest
 import torch
 
 from freqaug import cli
+from freqaug._files import sha256_file
+from freqaug.bundle import load_bundle
 from freqaug.metrics.segnet import SegNet, SegNetConfig, save_segnet
 from freqaug.train import TrainConfig, Trainer, semantic_loss
 from freqaug.train.run import RunConfig
@@ -102,3 +104,9 @@ def test_cli_trains_with_a_segnet_and_refuses_a_missing_one(tmp_path, segnet_fil
     assert saved.semantic == 0.5 and saved.semantic_segnet == str(segnet_file)
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert any("sem1" in r for r in log) and any("sem2" in r for r in log)
+    bundle = run / "bundle.safetensors"
+    assert load_bundle(bundle).manifest["provenance"]["semantic_segnet_sha256"] == sha256_file(segnet_file)
+    capsys.readouterr()
+    assert cli.main(["eval", str(bundle), "--data", str(data), "--segnet", str(segnet_file), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert str(segnet_file) in err and "trained to please this very segnet" in err  # the judge must be another net
