@@ -465,16 +465,29 @@ def _spread(n: int, k: int) -> Tensor:
     return torch.linspace(0, n - 1, k).round().long()
 
 
+def rare_class_showcase(layouts: Tensor, k: int, num_classes: int) -> Tensor:
+    """Indices of the ``k`` layouts (N, H, W) that show most of the set's rare classes, in set order: each
+    layout scores the sum over classes of its share of that class's pixels in the set (ids outside
+    0..num_classes-1 count for none), so a layout holding a fifth of all pedestrian pixels outranks
+    one holding a fifth of the road."""
+    ids = layouts.reshape(len(layouts), -1).long()
+    valid = (ids >= 0) & (ids < num_classes)
+    counts = torch.zeros(len(layouts), num_classes, dtype=torch.float64)
+    counts.scatter_add_(1, ids.where(valid, 0), valid.double())
+    share = counts / counts.sum(0, keepdim=True).clamp(min=1)
+    return share.sum(1).topk(min(k, len(layouts))).indices.sort().values
+
+
 def _save_layout_grid(result: Evaluation, path: Path) -> Path:
     """layouts.png: rows layout (the bundle's palette), generated, segnet on generated, real, for
-    up to 8 generated images spread over the set."""
+    the 8 generated images whose layouts show most of the rare classes (cars, pedestrians, signs
+    in a street scene: :func:`rare_class_showcase`)."""
     from freqaug.viz import save_image_rows
 
     report, real, fake, layouts, predicted, classes, _ = result
     # set for a conditional bundle's evaluation, the only one with predictions (see write_outputs)
     layouts, predicted, classes = cast(Tensor, layouts), cast(Tensor, predicted), cast(ClassSet, classes)
-    k = min(_SAMPLE_COUNT, len(fake))
-    index = _spread(len(fake), k)
+    index = rare_class_showcase(layouts, _SAMPLE_COUNT, classes.num_classes)
     rows = {"layout": colorize_images(layouts[index], classes), "generated": fake[index],
             "segnet on generated": colorize_images(predicted[index], classes),
             "real": real[index % len(real)]}  # generated image i comes from the layout of real image i mod L

@@ -13,7 +13,7 @@ from freqaug.bands import BandSpec
 from freqaug.offline.generate import to_uint8
 from freqaug.data import CAMVID, DataError, load_segmentation
 from freqaug.evaluate import (
-    EVAL_FILES, LAYOUT_FILE, band_groups, evaluate_bundle, layout_scores, markdown_report, output_files, score_bundle,
+    EVAL_FILES, LAYOUT_FILE, band_groups, rare_class_showcase, evaluate_bundle, layout_scores, markdown_report, output_files, score_bundle,
     swd_levels, train_segnet_on_folder, write_outputs,
 )
 from freqaug.metrics import (
@@ -369,3 +369,12 @@ def test_conditional_bundle_errors_name_what_is_wrong(cond_bundle, bundle_path, 
     with pytest.raises(ValueError, match=f"{three}: the segnet predicts 3 classes but the bundle is conditional on 11"):
         evaluate_bundle(cond_bundle, data_dir, out, segnet=three)
     assert not out.exists()
+
+
+def test_the_layout_grid_shows_the_layouts_with_the_rare_classes():
+    layouts = torch.zeros(6, 4, 4, dtype=torch.long)  # all road (class 0) ...
+    layouts[4, 0, :2] = 3  # ... but two pedestrian pixels in layout 4, the only ones
+    layouts[1, :, :] = 1  # a layout of all sky: a whole class too, though a common one
+    layouts[2, 0, 0] = 11  # the ignore id counts for no class
+    assert rare_class_showcase(layouts, 2, num_classes=4).tolist() == [1, 4]
+    assert rare_class_showcase(layouts, 10, num_classes=4).tolist() == list(range(6))  # k > N: every layout
