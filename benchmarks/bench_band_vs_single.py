@@ -20,7 +20,10 @@ image k from val label map k and adds layout fidelity: the mIoU of a segnet trai
 number for the real val images (the ceiling). ``--arms band band-ll2x8 band-ll2x8-fast-alpha``
 compares the band GAN with one update per band and step with one whose coarse band LL2 takes 8 D+G
 updates per stage-1 step (``TrainConfig.band_updates``, the default since it was measured here), and
-with that plus alpha learning 10x faster (lr_alpha 0.1), at the same wall-clock. Every arm starts
+with that plus alpha learning 10x faster (lr_alpha 0.1), at the same wall-clock; ``band-semantic`` /
+``single-semantic`` add the semantic-consistency loss through the frozen segnet of
+``--semantic-segnet`` (refused if it is the scoring ``--segnet``), and the conditional table then
+gives the layout IoU of every class. Every arm starts
 from ``BASE`` (one update per band, lr_alpha 0.01), so the recorded tables stay comparable across
 those default changes.
 
@@ -35,6 +38,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import statistics
 import sys
@@ -48,7 +52,7 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ helpers
 from _results import locked, read_resumable  # noqa: E402
-from freqaug._files import write_atomic
+from freqaug._files import sha256_file, write_atomic
 from freqaug.data import CAMVID, colorize_images, load_images, load_segmentation, random_subset, synthetic_batch
 from freqaug.metrics import radial_power_spectrum, spectrum_distance, swd
 from freqaug.models import FreqGANConfig, LayoutConfig, count_parameters
@@ -82,6 +86,9 @@ ARMS = {
     "band-oasis-labelmix": Arm(single=False, image_discriminator="oasis", train=(("labelmix", 10.0),)),
     "band-ll2x8": Arm(single=False, train=(("band_updates", {"LL2": 8}),)),
     "band-ll2x8-fast-alpha": Arm(single=False, train=(("band_updates", {"LL2": 8}), ("lr_alpha", 0.1))),
+    # + the semantic-consistency loss through the frozen segnet of --semantic-segnet (never the scoring one)
+    "band-semantic": Arm(single=False, train=(("band_updates", {"LL2": 8}), ("lr_alpha", 0.1), ("semantic", 1.0))),
+    "single-semantic": Arm(single=True, train=(("semantic", 1.0),)),
 }
 
 
@@ -214,14 +221,18 @@ def setup_of(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, Any]:
     return {"minutes_per_arm": args.minutes, "threads": args.threads, "batch_size": args.batch_size,
             "conditional": args.conditional,
             "data": data["source"], "size": list(args.size), "train_config": base_train_config(),
-            "segnet": None if args.segnet is None or not args.conditional else str(args.segnet)}
+            "segnet": None if args.segnet is None or not args.conditional else str(args.segnet),
+            **({"semantic_segnet": str(args.semantic_segnet)} if getattr(args, "semantic_segnet", None) else {})}
 
 
 def run_arm(name: str, seed: int, args: argparse.Namespace, data: dict[str, Any], segnet) -> tuple[dict, torch.Tensor, Trainer]:
     """Train one arm for the budget and score its EMA samples against val."""
     arm = ARMS[name]
     labels = data["train_labels"] if args.conditional else None
-    train_config = dataclasses.replace(BASE, batch_size=args.batch_size, seed=seed, **dict(arm.train))
+    overrides = dict(arm.train)
+    if overrides.get("semantic"):
+        overrides["semantic_segnet"] = str(args.semantic_segnet)
+    train_config = dataclasses.replace(BASE, batch_size=args.batch_size, seed=seed, **overrides)
     trainer = Trainer(model_config(arm, tuple(args.size), args.conditional), train_config, data["train"] * 2 - 1,
                       labels=labels, single=arm.single)
     stages = [("single", 1.0)] if arm.single else [("stage1", 2 / 3), ("stage2", 1 / 3)]
@@ -291,6 +302,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     unknown = [a for a in args.arms if ARMS[a].image_discriminator != "concat" and not args.conditional]
     if unknown:
         raise SystemExit(f"--arms {unknown}: the OASIS discriminator needs layouts; add --conditional")
+    semantic = [a for a in args.arms if dict(ARMS[a].train).get("semantic")]
+    if semantic and (args.semantic_segnet is None or not args.semantic_segnet.is_file() or not args.conditional):
+        raise SystemExit(f"--arms {semantic}: the semantic-consistency loss needs --conditional and --semantic-segnet "
+                         f"FILE (a segnet other than --segnet; got {args.semantic_segnet})")
+    if semantic and args.segnet is not None and args.segnet.is_file() and (
+            sha256_file(args.segnet) == sha256_file(args.semantic_segnet)):
+        raise SystemExit(f"--segnet {args.segnet} is the --semantic-segnet the arms train against: the judge must be "
+                         "another network (freqaug train-segnet --seed 1 --width 32)")
     data = load_data(args)
     segnet = load_layout_scorer(args)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -355,6 +374,26 @@ def _score_cells(entries: list[dict], last: int) -> list[str]:
             col(lambda e: e["spectrum"]["mean"]), col(lambda e: e["spectrum"]["low"]), col(lambda e: e["spectrum"]["high"])]
 
 
+def per_class_table(report: dict[str, Any]) -> list[str]:
+    """Layout IoU per class (mean over the seeds) for every arm and the real val images (the ceiling)."""
+    names = CAMVID.names
+    rows = ["Layout IoU per class (mean over the seeds; `-`: the class is absent from the val layouts):", "",
+            "| arm | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+
+    def cells(ious: list[list[float | None]]) -> str:
+        out = []
+        for column in zip(*ious):
+            values = [v for v in column if v is not None and not math.isnan(v)]
+            out.append(f"{statistics.mean(values):.2f}" if values else "-")
+        return " | ".join(out)
+
+    for arm, entries in report["results"].items():
+        if all("layout" in e for e in entries):
+            rows.append(f"| {arm} | {cells([e['layout']['iou'] for e in entries])} |")
+    rows.append(f"| real val (ceiling) | {cells([report['ceiling']['iou']])} |")
+    return rows
+
+
 def markdown(report: dict[str, Any]) -> str:
     setup = report["setup"]
     conditional = setup["conditional"]
@@ -397,6 +436,7 @@ def markdown(report: dict[str, Any]) -> str:
         c = report["ceiling"]
         rows += ["", f"Layout fidelity ceiling (the segnet on the real val images against their own labels): "
                      f"mIoU {c['miou']:.3f}, pixel accuracy {c['pixel_accuracy']:.3f}. Segnet: `{setup['segnet']}`."]
+        rows += ["", *per_class_table(report)]
     rows += ["", "Per-seed values are in the JSON beside this file. The budget is the process's CPU time per "
                  "thread (since 2026-11-30; wall-clock before, which is the same when each process has its own "
                  "core). Runs under heavier load still get fewer steps from shared caches and memory bandwidth, so "
@@ -412,6 +452,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 on a shared machine)")
     parser.add_argument("--conditional", action="store_true", help="layout-conditional arms; needs --segnet")
     parser.add_argument("--segnet", type=Path, default=None, help="segnet file for layout fidelity (--conditional)")
+    parser.add_argument("--semantic-segnet", type=Path, default=None,
+                        help="segnet file the *-semantic arms' semantic-consistency loss reads (not --segnet)")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with train/ and val/")
     parser.add_argument("--drawn", action="store_true", help="drawn street scenes instead of --data")
     parser.add_argument("--drawn-n", type=int, default=64, help="drawn training scenes (val: a quarter as many)")

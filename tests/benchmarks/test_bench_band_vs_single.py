@@ -73,6 +73,25 @@ def test_conditional_arms_report_layout_fidelity(bench, tmp_path):
     assert (tmp_path / "cond_band_vs_single_layouts_single.png").stat().st_size > 500
 
 
+def test_semantic_arms_train_against_one_segnet_and_are_scored_by_another(bench, tmp_path):
+    images, labels = synthetic_batch(8, size=(32, 48), seed=0)
+    judge, loss = (save_segnet(train_segnet(images, labels, num_classes=11, ignore_index=11, steps=1, batch_size=4,
+                                            width=w, seed=w, progress=False), tmp_path / f"seg{w}.safetensors")
+                   for w in (8, 4))
+    with pytest.raises(SystemExit, match="needs --conditional and --semantic-segnet"):
+        run(bench, tmp_path, "--conditional", "--segnet", str(judge), "--arms", "band-semantic")
+    with pytest.raises(SystemExit, match="the judge must be another network"):
+        run(bench, tmp_path, "--conditional", "--segnet", str(loss), "--semantic-segnet", str(loss),
+            "--arms", "band-semantic")
+    report = run(bench, tmp_path, "--conditional", "--segnet", str(judge), "--semantic-segnet", str(loss),
+                 "--seeds", "0", "--arms", "band-semantic", "single-semantic")
+    assert report["setup"]["semantic_segnet"] == str(loss) and report["setup"]["segnet"] == str(judge)
+    for arm in ("band-semantic", "single-semantic"):
+        assert len(report["results"][arm][0]["layout"]["iou"]) == 11
+    table = (tmp_path / "cond_band_vs_single.md").read_text()
+    assert "| arm | sky | building |" in table and "| real val (ceiling) |" in table and "| single-semantic | " in table
+
+
 @pytest.mark.parametrize("arm, ll2, lr_alpha", [("band", 1, 1e-2), ("band-ll2x8", 8, 1e-2),
                                                ("band-ll2x8-fast-alpha", 8, 0.1)])
 def test_arms_set_the_coarse_band_updates_per_step(bench, arm, ll2, lr_alpha):
