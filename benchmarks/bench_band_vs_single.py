@@ -31,7 +31,7 @@ Each finished (arm, seed) is written at once (JSON + Markdown, atomically) and s
 interrupted run resumes with the same command; processes running different arms into one folder
 merge their results under a lock (the spectra plot shows every arm whose spectrum the JSON holds).
 Writes PREFIX.md / .json and PREFIX_spectra.png, PREFIX being band_vs_single, or
-cond_band_vs_single with --conditional.
+cond_band_vs_single with --conditional (or --name).
 """
 from __future__ import annotations
 
@@ -313,7 +313,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     data = load_data(args)
     segnet = load_layout_scorer(args)
     args.out.mkdir(parents=True, exist_ok=True)
-    prefix = args.out / ("cond_band_vs_single" if args.conditional else "band_vs_single")
+    prefix = args.out / (getattr(args, "name", None) or ("cond_band_vs_single" if args.conditional else "band_vs_single"))
     setup = setup_of(args, data)
     report = read_resumable(prefix.with_suffix(".json"), setup, {"results": {}})
     ceiling = None if segnet is None else report.get("ceiling") or layout_miou(segnet, data["val"], data["val_labels"])
@@ -452,6 +452,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 on a shared machine)")
     parser.add_argument("--conditional", action="store_true", help="layout-conditional arms; needs --segnet")
     parser.add_argument("--segnet", type=Path, default=None, help="segnet file for layout fidelity (--conditional)")
+    parser.add_argument("--name", default=None,
+                        help="file prefix in --out (default band_vs_single, or cond_band_vs_single with --conditional)")
     parser.add_argument("--semantic-segnet", type=Path, default=None,
                         help="segnet file the *-semantic arms' semantic-consistency loss reads (not --segnet)")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with train/ and val/")

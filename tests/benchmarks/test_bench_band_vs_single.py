@@ -84,11 +84,12 @@ def test_semantic_arms_train_against_one_segnet_and_are_scored_by_another(bench,
         run(bench, tmp_path, "--conditional", "--segnet", str(loss), "--semantic-segnet", str(loss),
             "--arms", "band-semantic")
     report = run(bench, tmp_path, "--conditional", "--segnet", str(judge), "--semantic-segnet", str(loss),
-                 "--seeds", "0", "--arms", "band-semantic", "single-semantic")
+                 "--seeds", "0", "--arms", "band-semantic", "single-semantic", "--name", "objects")
     assert report["setup"]["semantic_segnet"] == str(loss) and report["setup"]["segnet"] == str(judge)
+    assert json.loads((tmp_path / "objects.json").read_text())["results"].keys() == {"band-semantic", "single-semantic"}
     for arm in ("band-semantic", "single-semantic"):
         assert len(report["results"][arm][0]["layout"]["iou"]) == 11
-    table = (tmp_path / "cond_band_vs_single.md").read_text()
+    table = (tmp_path / "objects.md").read_text()
     assert "| arm | sky | building |" in table and "| real val (ceiling) |" in table and "| single-semantic | " in table
 
 
