@@ -15,7 +15,8 @@ high frequencies); reports generator parameters and multiply-adds per sample, be
 row: real train images scored against val the same way (what a generator that copied its training
 set would get; the train/val shift). ``--conditional`` trains layout-conditional arms (SPADE
 generators; the concat or OASIS image discriminator, optionally with LabelMix) on (image, label map) pairs, draws
-image k from val label map k and adds layout fidelity: the mIoU of a segnet trained on real train
+image k from val label map k and adds layout fidelity (and PREFIX_layouts_ARM.png: rows layout,
+generated, the segnet's reading, real, for the val layouts with most of the rare classes): the mIoU of a segnet trained on real train
 (``--segnet``, `freqaug train-segnet`) between its prediction and that label map, beside the same
 number for the real val images (the ceiling). ``--arms band band-ll2x8 band-ll2x8-fast-alpha``
 compares the band GAN with one update per band and step with one whose coarse band LL2 takes 8 D+G
@@ -53,6 +54,8 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ helpers
 from _results import locked, read_resumable  # noqa: E402
 from freqaug._files import sha256_file, write_atomic
+from freqaug.evaluate import rare_class_showcase
+from freqaug.metrics.segnet import predict_labels
 from freqaug.data import CAMVID, colorize_images, load_images, load_segmentation, random_subset, synthetic_batch
 from freqaug.metrics import radial_power_spectrum, spectrum_distance, swd
 from freqaug.models import FreqGANConfig, LayoutConfig, count_parameters
@@ -336,10 +339,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                   f"spectrum {entry['spectrum']['mean']:.3f}{layout}", flush=True)
             if seed == min(e["seed"] for e in report["results"][name]):  # pictures show the arm's lowest seed
                 save_image(fake[:16], f"{prefix}_samples_{name}.png", nrow=8)
-                if args.conditional:  # rows: val layout, generated from it, the real val image (spread over val)
-                    pick = torch.linspace(0, len(fake) - 1, min(8, len(fake))).round().long()
-                    save_image(torch.cat([colorize_images(data["val_labels"][pick]), fake[pick], data["val"][pick]]),
-                               f"{prefix}_layouts_{name}.png", nrow=len(pick))
+                if args.conditional:  # rows: val layout, generated from it, the judge's reading, the real val image
+                    pick = rare_class_showcase(data["val_labels"], 8, CAMVID.num_classes)  # the layouts with objects
+                    reading = colorize_images(predict_labels(segnet, fake[pick]))
+                    save_image(torch.cat([colorize_images(data["val_labels"][pick]), fake[pick], reading,
+                                          data["val"][pick]]), f"{prefix}_layouts_{name}.png", nrow=len(pick))
                 if not trainer.single and not args.conditional:
                     save_sample_grid(trainer.ema(trainer.ema.sample_z(8, generator=torch.Generator().manual_seed(seed))),
                                      trainer.model.config.spec, Path(band_grid_path(prefix, name)))
