@@ -380,7 +380,7 @@ class Trainer:
         ))
         record = {"d1": d_loss.item(), "g1": g_loss.item()}
         if self.segmenter is not None and extra == 0:  # the round of every band: the image they compose
-            image = compose({n: model.denormalize_band(n, fakes.get(n, real_bands[n])) for n in model.band_names},
+            image = compose({n: model.denormalize_band(n, fakes[n]) for n in model.band_names},
                             model.config.spec, size=model.config.image_size)
             semantic = cast(Tensor, self._semantic(image, layout))
             g_loss = g_loss + semantic
