@@ -1,7 +1,7 @@
 """Semantic consistency: a frozen segnet reads the generated images and the generators match their layouts.
 
 The loss against hand-computed values, the gradient reaching the generators but not the segnet, both
-stages recording it, resume with it, and every refusal (unconditional model, a segnet of other
+stages recording it, the CLI run and its provenance, and every refusal (unconditional model, a segnet of other
 classes, a weight without a file, the CLI's missing file and missing --conditional)."""
 import dataclasses
 import json
