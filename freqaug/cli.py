@@ -373,14 +373,16 @@ def _train_segnet(args: argparse.Namespace) -> int:
     from freqaug.evaluate import train_segnet_on_folder
 
     result = train_segnet_on_folder(args.data, args.out, steps=args.steps, seed=args.seed,
-                                    batch_size=args.batch_size, device=args.device, width=args.width)
-    print(f"trained a segnet (width {result['width']}) for {result['steps']} steps on {result['images']} images; on them: mIoU "
+                                    batch_size=args.batch_size, device=args.device, width=args.width, arch=args.arch)
+    print(f"trained a {result['arch']} segnet (width {result['width']}) for {result['steps']} steps on {result['images']} images; on them: mIoU "
           f"{result['train_miou']:.3f}, pixel accuracy {result['train_pixel_accuracy']:.3f}; wrote {result['path']}")
     return 0
 
 
 def _add_eval_commands(sub) -> None:
     """The eval and train-segnet sub-commands."""
+    from freqaug.metrics.segnet import ARCHS as SEGNET_ARCHS
+
     ev = sub.add_parser("eval", help="score a bundle against real images: SWD, spectra, band energy, FD/PR, FID/KID, layout mIoU")
     ev.add_argument("bundle", type=Path, help="bundle file (.safetensors)")
     ev.add_argument("--data", type=Path, required=True,
@@ -412,6 +414,9 @@ def _add_eval_commands(sub) -> None:
     seg.add_argument("--width", type=_count(1), default=24,
                      help="base channels (default 24); a judge that differs from a training loss's segnet in width "
                           "and seed scores a bundle trained with --semantic")
+    seg.add_argument("--arch", choices=SEGNET_ARCHS, default="unet",
+                     help="unet (default) or dilated: a network of another family (no skip connections, dilated "
+                          "context), the better judge of a bundle trained with --semantic through a unet")
     seg.add_argument("--device", type=_device, default="cpu", help=_DEVICE_HELP)
     seg.set_defaults(func=_train_segnet)
 

@@ -667,18 +667,19 @@ def _distance(metrics: Mapping[str, Any]) -> Mapping[str, float] | None:
 
 def train_segnet_on_folder(
     data: str | os.PathLike[str], out: str | os.PathLike[str], *, steps: int = 300, seed: int = 0,
-    batch_size: int = 16, device: str = "cpu", width: int = 24,
+    batch_size: int = 16, device: str = "cpu", width: int = 24, arch: str = "unet",
 ) -> dict[str, Any]:
-    """Train a :class:`~freqaug.metrics.SegNet` of base ``width`` on a labelled CamVid-layout folder (11
+    """Train a :class:`~freqaug.metrics.SegNet` of base ``width`` and architecture ``arch`` on a labelled CamVid-layout folder (11
     classes, id 11 ignored), save it to ``out`` and return its scores on that training folder."""
     folder = SegmentationFolder(data, labels=True, num_classes=CAMVID.num_classes, ignore_index=CAMVID.ignore_index)
     items = [folder[i] for i in progress_bar(range(len(folder)), desc=f"loading {folder.root.name}", unit="img")]
     images = torch.stack([cast(Tensor, item["image"]) for item in items])
     labels = torch.stack([cast(Tensor, item["label"]) for item in items])
     model = train_segnet(images, labels, num_classes=CAMVID.num_classes, ignore_index=CAMVID.ignore_index,
-                         steps=steps, batch_size=batch_size, seed=seed, device=device, width=width)
+                         steps=steps, batch_size=batch_size, seed=seed, device=device, width=width,
+                         arch=arch)
     path = save_segnet(model, out)
     scores = evaluate_segmentation(model, images, labels, num_classes=CAMVID.num_classes,
                                    ignore_index=CAMVID.ignore_index)
     return {"path": str(path), "images": len(images), "steps": steps, "seed": seed, "width": width,
-            "train_miou": scores["miou"], "train_pixel_accuracy": scores["pixel_accuracy"]}
+            "arch": arch, "train_miou": scores["miou"], "train_pixel_accuracy": scores["pixel_accuracy"]}

@@ -77,14 +77,16 @@ def test_eval_of_a_conditional_bundle_needs_labels(cond_bundle, tmp_path, capsys
     assert not (tmp_path / "out").exists()
 
 
-def test_train_segnet_writes_a_loadable_segnet(data_dir, tmp_path, capsys):  # noqa: F811
+@pytest.mark.parametrize("arch", ["unet", "dilated"])
+def test_train_segnet_writes_a_loadable_segnet(data_dir, tmp_path, capsys, arch):  # noqa: F811
     path = tmp_path / "seg" / "segnet.safetensors"
     assert cli.main(["train-segnet", "--data", str(data_dir), "--out", str(path), "--steps", "2", "--batch-size", "4",
-                     "--width", "6"]) == 0
+                     "--width", "6", "--arch", arch]) == 0
     printed = capsys.readouterr().out
-    assert "2 steps on 12 images" in printed and "mIoU" in printed and str(path) in printed and "width 6" in printed
+    assert "2 steps on 12 images" in printed and "mIoU" in printed and str(path) in printed
+    assert f"{arch} segnet (width 6)" in printed
     config = load_segnet(path).config
-    assert config.num_classes == CAMVID.num_classes and config.width == 6
+    assert config.num_classes == CAMVID.num_classes and config.width == 6 and config.arch == arch
 
 
 def test_train_segnet_needs_labels(tmp_path, capsys):

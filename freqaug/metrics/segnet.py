@@ -2,7 +2,11 @@
 
 :class:`SegNet` is a compact U-Net (3x3 conv + BatchNorm + ReLU pairs, three 2x downsamplings,
 bilinear upsampling with skip connections; ~1.1M parameters at the default width of 24 for the 11
-CamVid classes). It is the fixed model of the downstream benchmark (:func:`train_segnet` from
+CamVid classes), or with ``arch="dilated"`` a network of another family: a stride-4 stem, residual
+dilated 3x3 convolutions (dilations 1, 2, 4, 8) and a bilinear 4x upsampling, no skip connections
+(the DeepLab recipe in small). The second architecture is for judges: a network that scores
+generated scenes should not share its inductive biases with a network a generator trained against
+(``freqaug train --semantic``). It is the fixed model of the downstream benchmark (:func:`train_segnet` from
 scratch, :func:`evaluate_segmentation`) and, trained on the user's own data, the feature extractor
 of the domain-specific Fréchet distance and precision/recall (:func:`segnet_features`): those
 numbers need no downloaded weights but are comparable only between runs with the same segnet file.
@@ -26,6 +30,7 @@ from freqaug._json import parse_json
 from freqaug.bands._checks import check_image, check_int, check_positive_int
 
 __all__ = [
+    "ARCHS",
     "Augment",
     "SegNet",
     "SegNetConfig",
@@ -45,6 +50,9 @@ FORMAT = "freqaug-segnet"
 VERSION = 1
 _DOWNSAMPLINGS = 3
 _MULTIPLE = 2**_DOWNSAMPLINGS
+_DILATED_STRIDE = 4
+_DILATIONS = (1, 2, 4, 8)
+ARCHS = ("unet", "dilated")
 
 Augment = Callable[[Tensor, Tensor, torch.Generator], tuple[Tensor, Tensor]]
 """Per-batch augmentation: ``(images (B, 3, H, W) in [0, 1], labels (B, H, W), generator) -> (images, labels)``."""
@@ -56,25 +64,30 @@ class SegNetFileError(ValueError):
 
 @dataclass(frozen=True)
 class SegNetConfig:
-    """Everything needed to rebuild a :class:`SegNet`: classes, input channels, base width.
+    """Everything needed to rebuild a :class:`SegNet`: classes, input channels, base width, architecture.
 
-    The encoder has ``width``, 2x, 4x and (bottleneck) 8x ``width`` channels; features are 8 * width.
+    ``arch="unet"``: the encoder has ``width``, 2x, 4x and (bottleneck) 8x ``width`` channels; features
+    are 8 * width. ``arch="dilated"``: the stem has ``width`` and 2x ``width`` channels, the dilated
+    context blocks 4x ``width``; features are 4 * width.
     """
 
     num_classes: int
     width: int = 24
     in_channels: int = 3
+    arch: str = "unet"
 
     def __post_init__(self) -> None:
         """Validate every field."""
         check_int(self.num_classes, "SegNetConfig.num_classes", 2)
         check_int(self.width, "SegNetConfig.width", 1)
         check_int(self.in_channels, "SegNetConfig.in_channels", 1)
+        if self.arch not in ARCHS:
+            raise ValueError(f"SegNetConfig.arch: expected one of {ARCHS}, got {self.arch!r}")
 
     @property
     def feature_dim(self) -> int:
-        """Length of :func:`segnet_features` vectors (the bottleneck channels)."""
-        return self.width * _MULTIPLE
+        """Length of :func:`segnet_features` vectors (the bottleneck or context channels)."""
+        return self.width * (_MULTIPLE if self.arch == "unet" else _DILATED_STRIDE)
 
     def to_dict(self) -> dict[str, int]:
         """JSON-friendly dict, the inverse of :meth:`from_dict`."""
@@ -83,18 +96,28 @@ class SegNetConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SegNetConfig:
         """Rebuild from :meth:`to_dict` output; unknown keys are an error."""
-        unknown = set(data) - {"num_classes", "width", "in_channels"}
+        unknown = set(data) - {"num_classes", "width", "in_channels", "arch"}
         if unknown:
             raise ValueError(f"SegNetConfig: unknown keys {sorted(unknown)}")
         return cls(**data)
 
 
+def _conv_bn_relu(cin: int, cout: int, *, stride: int = 1, dilation: int = 1) -> list[nn.Module]:
+    """One 3x3 conv (same padding for stride 1) + BatchNorm + ReLU."""
+    return [nn.Conv2d(cin, cout, 3, stride=stride, padding=dilation, dilation=dilation, bias=False),
+            nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+
 def _conv_pair(cin: int, cout: int) -> nn.Sequential:
     """Two 3x3 conv + BatchNorm + ReLU layers."""
-    layers: list[nn.Module] = []
-    for a, b in ((cin, cout), (cout, cout)):
-        layers += [nn.Conv2d(a, b, 3, padding=1, bias=False), nn.BatchNorm2d(b), nn.ReLU(inplace=True)]
-    return nn.Sequential(*layers)
+    return nn.Sequential(*_conv_bn_relu(cin, cout), *_conv_bn_relu(cout, cout))
+
+
+class _Residual(nn.Sequential):
+    """``x + block(x)``."""
+
+    def forward(self, x: Tensor) -> Tensor:  # noqa: D102
+        return x + super().forward(x)
 
 
 class SegNet(nn.Module):
@@ -107,14 +130,24 @@ class SegNet(nn.Module):
         if not isinstance(config, SegNetConfig):
             raise TypeError(f"config: expected a SegNetConfig, got {type(config).__name__}")
         self.config = config
-        chans = [config.width * 2**i for i in range(_DOWNSAMPLINGS + 1)]  # w, 2w, 4w, 8w
+        w = config.width
+        if config.arch == "dilated":
+            self.stem = nn.Sequential(*_conv_bn_relu(config.in_channels, w, stride=2), *_conv_bn_relu(w, w),
+                                      *_conv_bn_relu(w, 2 * w, stride=2), *_conv_bn_relu(2 * w, 4 * w))
+            self.context = nn.Sequential(*(_Residual(*_conv_bn_relu(4 * w, 4 * w, dilation=d)) for d in _DILATIONS))
+            self.head = nn.Conv2d(4 * w, config.num_classes, 1)
+            return
+        chans = [w * 2**i for i in range(_DOWNSAMPLINGS + 1)]  # w, 2w, 4w, 8w
         self.down = nn.ModuleList(_conv_pair(a, b) for a, b in zip([config.in_channels, *chans[:-2]], chans[:-1]))
         self.bottleneck = _conv_pair(chans[-2], chans[-1])
         self.up = nn.ModuleList(_conv_pair(chans[i + 1] + chans[i], chans[i]) for i in reversed(range(_DOWNSAMPLINGS)))
         self.head = nn.Conv2d(chans[0], config.num_classes, 1)
 
     def _encode(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:
-        """Bottleneck activations and the skip tensors, finest first, of a padded input."""
+        """Bottleneck (U-Net) or context (dilated) activations and the U-Net's skip tensors, finest
+        first, of a padded input."""
+        if self.config.arch == "dilated":
+            return self.context(self.stem(x)), []
         skips = []
         for block in self.down:
             x = block(x)
@@ -133,14 +166,17 @@ class SegNet(nn.Module):
     def forward(self, images: Tensor) -> Tensor:
         """(N, C, H, W) in [0, 1] -> (N, num_classes, H, W) logits."""
         h, w = images.shape[-2:]
-        x, skips = self._encode(self._pad(images))
+        padded = self._pad(images)
+        x, skips = self._encode(padded)
+        if self.config.arch == "dilated":
+            return F.interpolate(self.head(x), size=padded.shape[-2:], mode="bilinear", align_corners=False)[..., :h, :w]
         for block, skip in zip(self.up, reversed(skips)):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = block(torch.cat([x, skip], dim=1))
         return self.head(x)[..., :h, :w]
 
     def features(self, images: Tensor) -> Tensor:
-        """(N, 8 * width) global-average-pooled bottleneck activations."""
+        """(N, feature_dim) global-average-pooled bottleneck (U-Net) or context (dilated) activations."""
         return self._encode(self._pad(images))[0].mean(dim=(-2, -1))
 
 
@@ -266,6 +302,7 @@ def train_segnet(
     weight_decay: float = 1e-4,
     seed: int = 0,
     width: int = 24,
+    arch: str = "unet",
     class_weights: Tensor | None = None,
     augment: Augment | None = None,
     device: str | torch.device = "cpu",
@@ -291,7 +328,7 @@ def train_segnet(
             raise ValueError(f"{name}: expected a finite number >= 0, got {number!r}")
     if augment is not None and not callable(augment):
         raise TypeError(f"augment: expected a callable (images, labels, generator) -> (images, labels), got {augment}")
-    config = SegNetConfig(num_classes=num_classes, width=width, in_channels=images.shape[1])
+    config = SegNetConfig(num_classes=num_classes, width=width, in_channels=images.shape[1], arch=arch)
     _check_ids(labels, "labels", num_classes, ignore_index)
     weight = None if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float32, device=device)
     if weight is not None and weight.shape != (num_classes,):
@@ -347,7 +384,7 @@ def predict_labels(model: SegNet, images: Tensor, *, batch_size: int = 16) -> Te
 
 
 def segnet_features(model: SegNet, images: Tensor, *, batch_size: int = 32) -> Tensor:
-    """(N, 8 * width) float64 global-average-pooled bottleneck features, for the domain-specific
+    """(N, feature_dim) float64 global-average-pooled bottleneck features, for the domain-specific
     Fréchet distance and precision/recall (comparable only between runs with the same segnet)."""
     return _batched(model.features, model, images, batch_size).double()
 

@@ -86,11 +86,12 @@ def test_default_width_has_1_to_2_million_parameters():
 
 
 @pytest.mark.parametrize("size", [(32, 48), (37, 50)])
-def test_output_and_feature_shapes_for_any_size(size):
-    model = SegNet(SegNetConfig(num_classes=5, width=4)).eval()
+@pytest.mark.parametrize(("arch", "features"), [("unet", 32), ("dilated", 16)])
+def test_output_and_feature_shapes_for_any_size(size, arch, features):
+    model = SegNet(SegNetConfig(num_classes=5, width=4, arch=arch)).eval()
     x = torch.rand(2, 3, *size)
     assert model(x).shape == (2, 5, *size)
-    assert segnet_features(model, x).shape == (2, 32)
+    assert segnet_features(model, x).shape == (2, features) and model.config.feature_dim == features
     with pytest.raises(ValueError, match="images: expected 3 channels"):
         model(torch.rand(1, 1, 8, 8))
 
@@ -100,11 +101,20 @@ def scenes():
     return synthetic_batch(48, size=(64, 96), seed=0), synthetic_batch(16, size=(64, 96), seed=1)
 
 
-@pytest.fixture(scope="module")
-def trained(scenes):
+@pytest.fixture(scope="module", params=["unet", "dilated"])
+def trained(scenes, request):
     (images, labels), _ = scenes
     return train_segnet(images, labels, num_classes=NUM_CLASSES, ignore_index=IGNORE, steps=80, batch_size=8,
-                        lr=3e-3, width=8, seed=0, progress=False)
+                        lr=3e-3, width=8, seed=0, arch=request.param, progress=False)
+
+
+def test_the_dilated_judge_is_another_family():
+    """No module of the U-Net's (no skip path, no decoder): its weights share no name with the U-Net's."""
+    unet, dilated = (SegNet(SegNetConfig(NUM_CLASSES, width=8, arch=arch)) for arch in ("unet", "dilated"))
+    shared = set(unet.state_dict()) & set(dilated.state_dict())
+    assert shared <= {"head.weight", "head.bias"}, shared
+    dilations = [m.dilation[0] for m in dilated.modules() if isinstance(m, torch.nn.Conv2d) and m.dilation[0] > 1]
+    assert dilations == [2, 4, 8]
 
 
 def test_a_tiny_segnet_learns_drawn_street_scenes(scenes, trained):
@@ -161,6 +171,9 @@ def test_config_is_validated():
     with pytest.raises(ValueError, match="SegNetConfig: unknown keys"):
         SegNetConfig.from_dict({"num_classes": 3, "depth": 4})
     assert SegNetConfig.from_dict(SegNetConfig(4, width=6).to_dict()) == SegNetConfig(4, width=6)
+    assert SegNetConfig.from_dict({"num_classes": 4}).arch == "unet"  # files written before the field load as before
+    with pytest.raises(ValueError, match=r"SegNetConfig.arch: expected one of \('unet', 'dilated'\), got 'resnet'"):
+        SegNetConfig(4, arch="resnet")
 
 
 def test_train_segnet_validates_before_training():

@@ -1,7 +1,8 @@
 """Semantic consistency: a frozen segnet reads the generated images and the generators match their layouts.
 
 The loss against hand-computed values, the gradient reaching the generators but not the segnet, both
-stages recording it, the CLI run and its provenance, and every refusal (unconditional model, a segnet of other
+stages recording it, an interrupted run resuming to the uninterrupted weights, the CLI run and its
+provenance, and every refusal (unconditional model, a segnet of other
 classes, a weight without a file, the CLI's missing file and missing --conditional)."""
 import dataclasses
 import json
@@ -16,6 +17,7 @@ from freqaug._files import sha256_file
 from freqaug.bundle import load_bundle
 from freqaug.metrics.segnet import SegNet, SegNetConfig, save_segnet
 from freqaug.train import TrainConfig, Trainer, semantic_loss
+from freqaug.train.checkpoint import load_checkpoint, save_checkpoint
 from freqaug.train.run import RunConfig
 from tests.train.test_conditional import MODEL, TRAIN, _params, _tiny_config, _write_pairs, pairs  # noqa: F401
 from tests.train.test_oasis import LAYOUT, LOGITS
@@ -70,6 +72,24 @@ def test_both_stages_record_it_and_it_changes_the_generator_update(pairs, segnet
     assert np.isfinite(records[0]["sem1"]) and records[0]["sem1"] > 0 and np.isfinite(records[1]["sem2"])
     assert "sem1" not in plain.fit(2, 1, progress=False)[0]
     assert not torch.equal(_params(plain.model.generators), _params(semantic.model.generators))
+
+
+@pytest.mark.parametrize("split", [(2, 0), (3, 1)], ids=["inside-stage1", "inside-stage2"])
+def test_semantic_resume_equals_uninterrupted(pairs, segnet_file, tmp_path, split):
+    images, labels = pairs
+    config = _semantic(segnet_file, 2.0)  # with the default image augmentation: its random draws resume too
+    straight = Trainer(MODEL, config, images, labels=labels)
+    straight.fit(3, 2, progress=False)
+    first = Trainer(MODEL, config, images, labels=labels)
+    first.fit(*split, progress=False)
+    path = save_checkpoint(first, tmp_path / "checkpoint.safetensors")
+    resumed = Trainer(MODEL, config, images, labels=labels)
+    load_checkpoint(resumed, path)
+    resumed.fit(3, 2, progress=False)
+    for a, b in [(straight.model, resumed.model), (straight.ema, resumed.ema),
+                 (straight.discriminators, resumed.discriminators)]:
+        assert torch.equal(_params(a), _params(b))
+    assert not torch.equal(_params(straight.model), _params(first.model))  # the resumed part did train
 
 
 def test_refusals_name_the_field_or_file(pairs, segnet_file, tmp_path):
