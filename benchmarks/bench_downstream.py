@@ -23,6 +23,9 @@ without training them again. Several processes may fill one grid (one run each a
 under a lock). After every run OUT/downstream.md, OUT/summary.json and OUT/downstream.png are
 rewritten from what is done. Without --data (or with --drawn) it runs on drawn street scenes.
 ``--cost N`` times each arm's augmentation per batch against SegNet steps instead (OUT/arm_cost.json).
+``--write-labelled DIR`` writes the labelled pairs of each ``--regimes`` regime instead, as a CamVid-layout
+folder of symbolic links (DIR/REGIME/images, labels): the data a layout-conditional bundle for the
+replace arms, and the segnet of its ``--semantic`` loss, may be trained on in that regime.
 """
 from __future__ import annotations
 
@@ -52,7 +55,7 @@ from corruptions import FAMILIES, load_suite, robustness_scores, suite_key, suit
 from freqaug._files import sha256_file, write_atomic  # noqa: E402
 from freqaug.augment.labelmaps import LabelAugConfig  # noqa: E402
 from freqaug.bundle import load_bundle  # noqa: E402
-from freqaug.data import CAMVID, load_segmentation, synthetic_batch  # noqa: E402
+from freqaug.data import CAMVID, SegmentationFolder, load_segmentation, synthetic_batch  # noqa: E402
 from freqaug.metrics.segnet import (  # noqa: E402
     evaluate_segmentation, load_segnet, median_frequency_weights, save_segnet, train_segnet,
 )
@@ -93,6 +96,25 @@ def labelled_subset(n: int, regime: str, seed: int = SUBSET_SEED) -> torch.Tenso
     if count >= n:
         return torch.arange(n)
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:count].sort().values
+
+
+def write_labelled(train: Path, regime: str, out: Path) -> list[str]:
+    """OUT/images and OUT/labels: symbolic links to the pairs of the ``train`` folder whose labels ``regime``
+    uses (the images :func:`labelled_subset` picks from ``load_segmentation(train)``); their file names.
+    Rerunning is a no-op; a link already there that points elsewhere is refused."""
+    folder = SegmentationFolder(train, labels=True, num_classes=CAMVID.num_classes, ignore_index=CAMVID.ignore_index)
+    names = []
+    for i in labelled_subset(len(folder), regime).tolist():
+        for sub, source in (("images", folder.image_paths[i]), ("labels", folder.label_paths[i])):
+            link, target = out / sub / source.name, Path(source).resolve()
+            link.parent.mkdir(parents=True, exist_ok=True)
+            if link.is_symlink() or link.exists():
+                if link.resolve() != target:
+                    raise SystemExit(f"{link}: exists and is not a link to {target}; use another --write-labelled")
+                continue
+            link.symlink_to(target)
+        names.append(folder.image_paths[i].name)
+    return names
 
 
 # ---- provenance -----------------------------------------------------------------------------------
@@ -580,6 +602,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--suite-cache", type=Path, default=ROOT / "runs" / "corruption_suite",
                         help="folder the corruption suite is cached in")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--write-labelled", type=Path, default=None, metavar="DIR",
+                        help="instead of the grid: link each --regimes regime's labelled pairs into DIR/REGIME")
     parser.add_argument("--cost", type=int, default=0, metavar="N",
                         help="instead of the grid: time N batches of each arm against SegNet steps, write arm_cost.json")
     return parser.parse_args(argv)
@@ -594,6 +618,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if not use_drawn and not (args.data / "train").is_dir():
         raise SystemExit(f"{args.data}: no train/ folder; expected the CamVid layout (train/ and val/ with images/ "
                          "and labels/), or pass --drawn")
+    if args.write_labelled is not None:
+        if use_drawn:
+            raise SystemExit("--write-labelled: needs --data (a CamVid-layout folder); drawn scenes have no files")
+        written = {r: write_labelled(args.data / "train", r, args.write_labelled / r) for r in args.regimes}
+        for regime, names in written.items():
+            print(f"{regime}: {len(names)} labelled pairs linked in {args.write_labelled / regime}")
+        return {"written": written}
     data = load_data(None if use_drawn else args.data, tuple(args.size), args.drawn_n)
     val_u8 = to_uint8(data["val"][0])
     args.suite_key = suite_key(val_u8, SUITE_SEED)

@@ -81,6 +81,27 @@ def test_the_scarce_label_subset_is_fixed_and_an_eighth(bench):
         bench.labelled_subset(10, "labels10")
 
 
+def test_write_labelled_links_the_regimes_pairs(bench, tmp_path):
+    from freqaug.data import load_segmentation
+    from tests.test_cli_bundle import write_scenes
+
+    train = write_scenes(tmp_path / "data" / "train", 16, (16, 24))
+    out = tmp_path / "labelled"
+    written = bench.main(["--data", str(tmp_path / "data"), "--write-labelled", str(out), "--regimes", "labels46",
+                          "full"])["written"]
+    assert len(written["labels46"]) == 2 and len(written["full"]) == 16  # an eighth of 16; all
+    images, labels = load_segmentation(train)
+    subset = bench.labelled_subset(16, "labels46")
+    linked_images, linked_labels = load_segmentation(out / "labels46")  # the very pairs the regime trains on
+    assert torch.equal(linked_images, images[subset]) and torch.equal(linked_labels, labels[subset])
+    assert bench.main(["--data", str(tmp_path / "data"), "--write-labelled", str(out), "--regimes", "labels46"])
+    name = written["labels46"][0]
+    (out / "labels46" / "images" / name).unlink()
+    (out / "labels46" / "images" / name).write_bytes(b"x")
+    with pytest.raises(SystemExit, match="exists and is not a link"):
+        bench.main(["--data", str(tmp_path / "data"), "--write-labelled", str(out), "--regimes", "labels46"])
+
+
 def test_other_setups_and_bundles_are_refused(bench, bundle, tmp_path):
     run(bench, tmp_path, bundle, "--arms", "coarse", "--seeds", "0", "--regimes", "full")
     with pytest.raises(SystemExit, match="batch_size: 4 there, 2 now"):
