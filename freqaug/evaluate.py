@@ -469,13 +469,22 @@ def rare_class_showcase(layouts: Tensor, k: int, num_classes: int) -> Tensor:
     """Indices of the ``k`` layouts (N, H, W) that show most of the set's rare classes, in set order: each
     layout scores the sum over classes of its share of that class's pixels in the set (ids outside
     0..num_classes-1 count for none), so a layout holding a fifth of all pedestrian pixels outranks
-    one holding a fifth of the road."""
-    ids = layouts.reshape(len(layouts), -1).long()
+    one holding a fifth of the road. Datasets of video frames hold runs of near-identical layouts, so
+    the picks keep at least N // (2k) positions apart while enough layouts allow it (the best-scoring
+    first; the rest of the k filled by score)."""
+    n = len(layouts)
+    ids = layouts.reshape(n, -1).long()
     valid = (ids >= 0) & (ids < num_classes)
-    counts = torch.zeros(len(layouts), num_classes, dtype=torch.float64)
+    counts = torch.zeros(n, num_classes, dtype=torch.float64)
     counts.scatter_add_(1, ids.where(valid, 0), valid.double())
     share = counts / counts.sum(0, keepdim=True).clamp(min=1)
-    return share.sum(1).topk(min(k, len(layouts))).indices.sort().values
+    order = share.sum(1).argsort(descending=True, stable=True).tolist()
+    gap, picked = max(1, n // (2 * max(k, 1))), []
+    for i in order:
+        if len(picked) < k and all(abs(i - j) >= gap for j in picked):
+            picked.append(i)
+    picked += [i for i in order if i not in picked][: max(0, min(k, n) - len(picked))]
+    return torch.tensor(sorted(picked), dtype=torch.long)
 
 
 def _save_layout_grid(result: Evaluation, path: Path) -> Path:

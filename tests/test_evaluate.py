@@ -378,3 +378,14 @@ def test_the_layout_grid_shows_the_layouts_with_the_rare_classes():
     layouts[2, 0, 0] = 11  # the ignore id counts for no class
     assert rare_class_showcase(layouts, 2, num_classes=4).tolist() == [1, 4]
     assert rare_class_showcase(layouts, 10, num_classes=4).tolist() == list(range(6))  # k > N: every layout
+
+
+def test_the_layout_grid_skips_near_duplicate_neighbours():
+    layouts = torch.zeros(40, 4, 4, dtype=torch.long)
+    layouts[10:14, 0, 0] = 3  # four consecutive video frames with the rare class score highest ...
+    layouts[30, 0, :2] = 2  # ... then one frame of another rare class
+    picked = rare_class_showcase(layouts, 4, num_classes=4).tolist()  # gap: 40 // 8 = 5 positions
+    assert 30 in picked and len(picked) == 4 and len(set(picked)) == 4
+    assert len([i for i in picked if 10 <= i < 14]) == 1  # one of the run, not all four
+    assert all(b - a >= 5 for a, b in zip(picked, picked[1:]))
+    assert rare_class_showcase(layouts[:3], 3, num_classes=4).tolist() == [0, 1, 2]  # too few: filled by score
