@@ -479,7 +479,7 @@ def rare_class_showcase(layouts: Tensor, k: int, num_classes: int) -> Tensor:
     counts.scatter_add_(1, ids.where(valid, 0), valid.double())
     share = counts / counts.sum(0, keepdim=True).clamp(min=1)
     order = share.sum(1).argsort(descending=True, stable=True).tolist()
-    gap, picked = max(1, n // (2 * max(k, 1))), []
+    gap, picked = max(1, n // (2 * max(k, 1))), list[int]()
     for i in order:
         if len(picked) < k and all(abs(i - j) >= gap for j in picked):
             picked.append(i)
