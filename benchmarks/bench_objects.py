@@ -65,9 +65,8 @@ def run_entry(name: str, run_dir: Path, seconds: float, args: argparse.Namespace
     if layout["status"] != "ok":
         raise SystemExit(f"--run {name}={run_dir}: no layout fidelity ({layout.get('reason')})")
     write_outputs(result, args.out / f"{name}_eval")
-    provenance = json.loads(json.dumps(result.report["bundle"]))
     return {
-        "run": str(run_dir), "bundle": provenance, "bundle_sha256": sha256_file(bundle),
+        "run": str(run_dir), "bundle": result.report["bundle"], "bundle_sha256": sha256_file(bundle),
         "steps": {"stage1": config["stage1_steps"], "stage2": config["stage2_steps"]},
         "train_seconds": seconds, "semantic": config["train"].get("semantic", 0.0),
         "semantic_segnet": config["train"].get("semantic_segnet"),
@@ -92,7 +91,8 @@ def markdown(report: dict[str, Any]) -> str:
             f"{setup['segnet_sha256'][:12]}); layouts and real images: `{setup['data']}`. Produced by "
             "`benchmarks/bench_objects.py`; each run's full evaluation (SWD, spectra, layouts.png) in `NAME_eval/`. "
             "IoU per class of the judge's reading against the layouts (`-`: class absent from the layouts).", "",
-            "| bundle | steps (stage 1 + 2) | train time | layout mIoU | pixel acc. | SWD | " + " | ".join(classes) + " |",
+            "| bundle | steps (stage 1 + 2) | train time | layout mIoU | pixel acc. | SWD | "
+            + " | ".join(classes) + " |",
             "|---|---|---:|---:|---:|---:|" + "---:|" * len(classes)]
     for name, e in runs.items():
         rows.append(f"| {name} | {e['steps']['stage1']} + {e['steps']['stage2']} | {e['train_seconds'] / 60:.0f} min | "
@@ -126,6 +126,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     setup = {"data": str(args.data), "segnet": str(args.segnet), "segnet_sha256": sha256_file(args.segnet),
              "judge": judge.to_dict(), "n": args.n, "seed": args.seed}
     path = args.out / f"{NAME}.json"
+    read_resumable(path, setup, {})  # another judge or data folder is refused before minutes of scoring
     entries = {name: run_entry(name, run_dir, seconds[name], args) for name, run_dir in runs.items()}
     with locked(args.out):
         report = read_resumable(path, setup, {"format": FORMAT, "version": 1, "runs": {}})

@@ -374,7 +374,8 @@ def _train_segnet(args: argparse.Namespace) -> int:
 
     result = train_segnet_on_folder(args.data, args.out, steps=args.steps, seed=args.seed,
                                     batch_size=args.batch_size, device=args.device, width=args.width, arch=args.arch)
-    print(f"trained a {result['arch']} segnet (width {result['width']}) for {result['steps']} steps on {result['images']} images; on them: mIoU "
+    print(f"trained a {result['arch']} segnet (width {result['width']}) for {result['steps']} steps on "
+          f"{result['images']} images; on them: mIoU "
           f"{result['train_miou']:.3f}, pixel accuracy {result['train_pixel_accuracy']:.3f}; wrote {result['path']}")
     return 0
 

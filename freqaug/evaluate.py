@@ -678,8 +678,9 @@ def train_segnet_on_folder(
     data: str | os.PathLike[str], out: str | os.PathLike[str], *, steps: int = 300, seed: int = 0,
     batch_size: int = 16, device: str = "cpu", width: int = 24, arch: str = "unet",
 ) -> dict[str, Any]:
-    """Train a :class:`~freqaug.metrics.SegNet` of base ``width`` and architecture ``arch`` on a labelled CamVid-layout folder (11
-    classes, id 11 ignored), save it to ``out`` and return its scores on that training folder."""
+    """Train a :class:`~freqaug.metrics.SegNet` of base ``width`` and architecture ``arch`` on a labelled
+    CamVid-layout folder (11 classes, id 11 ignored), save it to ``out`` and return its scores on that
+    training folder."""
     folder = SegmentationFolder(data, labels=True, num_classes=CAMVID.num_classes, ignore_index=CAMVID.ignore_index)
     items = [folder[i] for i in progress_bar(range(len(folder)), desc=f"loading {folder.root.name}", unit="img")]
     images = torch.stack([cast(Tensor, item["image"]) for item in items])

@@ -6,8 +6,8 @@ CamVid classes), or with ``arch="dilated"`` a network of another family: a strid
 dilated 3x3 convolutions (dilations 1, 2, 4, 8) and a bilinear 4x upsampling, no skip connections
 (the DeepLab recipe in small). The second architecture is for judges: a network that scores
 generated scenes should not share its inductive biases with a network a generator trained against
-(``freqaug train --semantic``). It is the fixed model of the downstream benchmark (:func:`train_segnet` from
-scratch, :func:`evaluate_segmentation`) and, trained on the user's own data, the feature extractor
+(``freqaug train --semantic``). It is the fixed model of the downstream benchmark
+(:func:`train_segnet` from scratch, :func:`evaluate_segmentation`) and, trained on the user's own data, the feature extractor
 of the domain-specific Fréchet distance and precision/recall (:func:`segnet_features`): those
 numbers need no downloaded weights but are comparable only between runs with the same segnet file.
 Saved as one safetensors file whose metadata holds the JSON config (no pickle).
@@ -169,7 +169,8 @@ class SegNet(nn.Module):
         padded = self._pad(images)
         x, skips = self._encode(padded)
         if self.config.arch == "dilated":
-            return F.interpolate(self.head(x), size=padded.shape[-2:], mode="bilinear", align_corners=False)[..., :h, :w]
+            logits = F.interpolate(self.head(x), size=padded.shape[-2:], mode="bilinear", align_corners=False)
+            return logits[..., :h, :w]
         for block, skip in zip(self.up, reversed(skips)):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = block(torch.cat([x, skip], dim=1))

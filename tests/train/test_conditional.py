@@ -111,20 +111,27 @@ def test_trainer_refuses_missing_or_bad_label_maps(pairs):
         Trainer(unconditional, TRAIN, images, labels=labels)
 
 
-@pytest.mark.parametrize("split", [(2, 0), (3, 1)], ids=["inside-stage1", "inside-stage2"])
-def test_conditional_resume_equals_uninterrupted(pairs, tmp_path, split):
+def check_resume_equals_uninterrupted(config, pairs, tmp_path, split):
+    """Train 3 + 2 steps straight, and ``split`` steps, checkpoint, resume to 3 + 2: the same model, EMA and
+    discriminators (one process, one thread count). Returns (straight, first) for further checks."""
     images, labels = pairs
-    straight = Trainer(MODEL, TRAIN, images, labels=labels)
+    straight = Trainer(MODEL, config, images, labels=labels)
     straight.fit(3, 2, progress=False)
-    first = Trainer(MODEL, TRAIN, images, labels=labels)
+    first = Trainer(MODEL, config, images, labels=labels)
     first.fit(*split, progress=False)
     path = save_checkpoint(first, tmp_path / "checkpoint.safetensors")
-    resumed = Trainer(MODEL, TRAIN, images, labels=labels)
+    resumed = Trainer(MODEL, config, images, labels=labels)
     load_checkpoint(resumed, path)
     resumed.fit(3, 2, progress=False)
     for a, b in [(straight.model, resumed.model), (straight.ema, resumed.ema),
                  (straight.discriminators, resumed.discriminators)]:
         assert torch.equal(_params(a), _params(b))
+    return straight, first
+
+
+@pytest.mark.parametrize("split", [(2, 0), (3, 1)], ids=["inside-stage1", "inside-stage2"])
+def test_conditional_resume_equals_uninterrupted(pairs, tmp_path, split):
+    check_resume_equals_uninterrupted(TRAIN, pairs, tmp_path, split)
 
 
 # ---- freqaug train --conditional ----------------------------------------------------------------

@@ -17,9 +17,10 @@ from freqaug._files import sha256_file
 from freqaug.bundle import load_bundle
 from freqaug.metrics.segnet import SegNet, SegNetConfig, save_segnet
 from freqaug.train import TrainConfig, Trainer, semantic_loss
-from freqaug.train.checkpoint import load_checkpoint, save_checkpoint
 from freqaug.train.run import RunConfig
-from tests.train.test_conditional import MODEL, TRAIN, _params, _tiny_config, _write_pairs, pairs  # noqa: F401
+from tests.train.test_conditional import (  # noqa: F401
+    MODEL, TRAIN, _params, _tiny_config, _write_pairs, check_resume_equals_uninterrupted, pairs,
+)
 from tests.train.test_oasis import LAYOUT, LOGITS
 
 K = MODEL.layout.num_classes
@@ -76,19 +77,8 @@ def test_both_stages_record_it_and_it_changes_the_generator_update(pairs, segnet
 
 @pytest.mark.parametrize("split", [(2, 0), (3, 1)], ids=["inside-stage1", "inside-stage2"])
 def test_semantic_resume_equals_uninterrupted(pairs, segnet_file, tmp_path, split):
-    images, labels = pairs
-    config = _semantic(segnet_file, 2.0)  # with the default image augmentation: its random draws resume too
-    straight = Trainer(MODEL, config, images, labels=labels)
-    straight.fit(3, 2, progress=False)
-    first = Trainer(MODEL, config, images, labels=labels)
-    first.fit(*split, progress=False)
-    path = save_checkpoint(first, tmp_path / "checkpoint.safetensors")
-    resumed = Trainer(MODEL, config, images, labels=labels)
-    load_checkpoint(resumed, path)
-    resumed.fit(3, 2, progress=False)
-    for a, b in [(straight.model, resumed.model), (straight.ema, resumed.ema),
-                 (straight.discriminators, resumed.discriminators)]:
-        assert torch.equal(_params(a), _params(b))
+    # with the default image augmentation: its random draws resume too
+    straight, first = check_resume_equals_uninterrupted(_semantic(segnet_file, 2.0), pairs, tmp_path, split)
     assert not torch.equal(_params(straight.model), _params(first.model))  # the resumed part did train
 
 
