@@ -7,9 +7,9 @@ dilated 3x3 convolutions (dilations 1, 2, 4, 8) and a bilinear 4x upsampling, no
 (the DeepLab recipe in small). The second architecture is for judges: a network that scores
 generated scenes should not share its inductive biases with a network a generator trained against
 (``freqaug train --semantic``). It is the fixed model of the downstream benchmark
-(:func:`train_segnet` from scratch, :func:`evaluate_segmentation`) and, trained on the user's own data, the feature extractor
-of the domain-specific Fréchet distance and precision/recall (:func:`segnet_features`): those
-numbers need no downloaded weights but are comparable only between runs with the same segnet file.
+(:func:`train_segnet` from scratch, :func:`evaluate_segmentation`) and, trained on the user's own
+data, the feature extractor of the domain-specific Fréchet distance and precision/recall
+(:func:`segnet_features`): those numbers need no downloaded weights but are comparable only between runs with the same segnet file.
 Saved as one safetensors file whose metadata holds the JSON config (no pickle).
 """
 from __future__ import annotations
