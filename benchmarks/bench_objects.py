@@ -32,7 +32,7 @@ from _results import locked, read_resumable  # noqa: E402
 
 from freqaug._files import sha256_file, write_atomic  # noqa: E402
 from freqaug.evaluate import score_bundle, write_outputs  # noqa: E402
-from freqaug.metrics import load_segnet  # noqa: E402
+from freqaug.metrics import SegNetFileError, load_segnet  # noqa: E402
 
 FORMAT = "freqaug-bench-objects"
 NAME = "objects"
@@ -120,7 +120,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     seconds = _pairs(args.train_seconds, "--train-seconds", float)
     if set(seconds) != set(runs):
         raise SystemExit(f"--train-seconds: expected one per --run ({sorted(runs)}), got {sorted(seconds)}")
-    judge = load_segnet(args.segnet).config  # a clear error for a missing or foreign file, before any scoring
+    try:
+        judge = load_segnet(args.segnet).config  # before any scoring
+    except SegNetFileError as err:
+        raise SystemExit(f"--segnet: {err} (make a judge with freqaug train-segnet --arch dilated)") from None
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     setup = {"data": str(args.data), "segnet": str(args.segnet), "segnet_sha256": sha256_file(args.segnet),

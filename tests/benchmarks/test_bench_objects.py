@@ -69,4 +69,7 @@ def test_bad_arguments_are_named(bench, trained, tmp_path):
         _main(bench, *base, "--run", f"tiny={run}")
     with pytest.raises(SystemExit, match="no bundle.safetensors"):
         _main(bench, *base, "--run", f"empty={tmp_path}", "--train-seconds", "empty=1")
+    with pytest.raises(SystemExit, match=r"--segnet: .*missing.safetensors: no segnet file"):
+        _main(bench, "--data", str(data), "--segnet", str(tmp_path / "missing.safetensors"), "--out", str(tmp_path),
+              "--run", f"tiny={run}", "--train-seconds", "tiny=1")
     assert not (tmp_path / "objects.json").exists()
