@@ -206,14 +206,19 @@ def bundle_for(arm: str, args: argparse.Namespace) -> Path | None:
 
 
 def check_bundle(results: dict[str, Any], bundle: dict[str, Any], path: Path, replace: bool) -> None:
-    """Refuse to mix runs of one kind of arm made with different bundles in one results file."""
+    """Refuse to mix runs of one kind of arm made with different bundles in one results file.
+
+    A bundle is its weights: a file retrained to the same weights (a seeded run is) differs only in its
+    creation date and serves the same runs.
+    """
     for run in results["runs"]:
         if (run["arm"] in REPLACE_RATIOS) != replace:
             continue
-        if run.get("bundle") and run["bundle"]["sha256"] != bundle["sha256"]:
+        if run.get("bundle") and run["bundle"]["weights_sha256"] != bundle["weights_sha256"]:
             raise SystemExit(
-                f"{path}: run {'/'.join(map(str, run_key(run)))} used bundle sha256 {run['bundle']['sha256'][:12]}..., "
-                f"now {bundle['path']} has {bundle['sha256'][:12]}...; use another --out for another bundle"
+                f"{path}: run {'/'.join(map(str, run_key(run)))} used a bundle with weights sha256 "
+                f"{run['bundle']['weights_sha256'][:12]}..., now {bundle['path']} has "
+                f"{bundle['weights_sha256'][:12]}...; use another --out for another bundle"
             )
 
 
@@ -229,7 +234,7 @@ def trained_model(key: tuple[str, str, int, int], data: dict[str, Any], args: ar
     path, meta_path = model_path(args, key), model_path(args, key).with_suffix(".json")
     if path.is_file() and meta_path.is_file():
         meta = json.loads(meta_path.read_text())
-        if meta.get("setup") == args.setup_hash and meta.get("bundle_sha256") == _bundle_sha(arm, args):
+        if meta.get("setup") == args.setup_hash and meta.get("bundle_weights_sha256") == _bundle_weights(arm, args):
             return load_segnet(path), meta
     train_x, train_y = data["train"]
     index = labelled_subset(len(train_x), regime)
@@ -243,7 +248,7 @@ def trained_model(key: tuple[str, str, int, int], data: dict[str, Any], args: ar
     model = train_segnet(images, labels, num_classes=NUM_CLASSES, ignore_index=IGNORE_INDEX, steps=budget,
                          batch_size=args.batch_size, lr=LR, weight_decay=WEIGHT_DECAY, width=WIDTH, seed=seed,
                          class_weights=weights, augment=augment, progress=not args.quiet)
-    meta = {"setup": args.setup_hash, "bundle_sha256": _bundle_sha(arm, args),
+    meta = {"setup": args.setup_hash, "bundle_weights_sha256": _bundle_weights(arm, args),
             "seconds": round(time.perf_counter() - start, 2), "pool_seconds": round(pool_seconds, 2),
             "load_average_1min_before": round(load_before, 2), "load_average_1min_after": round(os.getloadavg()[0], 2),
             "date": utc_now(), "torch_threads": torch.get_num_threads()}
@@ -252,9 +257,9 @@ def trained_model(key: tuple[str, str, int, int], data: dict[str, Any], args: ar
     return model, meta
 
 
-def _bundle_sha(arm: str, args: argparse.Namespace) -> str | None:
+def _bundle_weights(arm: str, args: argparse.Namespace) -> str | None:
     info = args.bundle_infos.get(arm) if needs_bundle(arm) else None
-    return None if info is None else info["sha256"]
+    return None if info is None else info["weights_sha256"]
 
 
 def score(model: Any, data: dict[str, Any], suite: dict[tuple[str, int], Any]) -> dict[str, Any]:
@@ -454,9 +459,9 @@ def markdown(results: dict[str, Any], command: str) -> str:
         lines += per_corruption_lines(groups, regime, budget) + per_class_lines(groups, regime, budget)
     for arm, reason in sorted(results.get("not_run", {}).items()):
         lines += [f"Not run: `{arm}`: {reason}.", ""]
-    bundles = {r["bundle"]["sha256"]: r["bundle"] for r in results["runs"] if r.get("bundle")}
+    bundles = {r["bundle"]["weights_sha256"]: r["bundle"] for r in results["runs"] if r.get("bundle")}
     for bundle in bundles.values():
-        lines += [f"Bundle: `{bundle['path']}` (file sha256 `{bundle['sha256']}`, {bundle['spec']}, "
+        lines += [f"Bundle: `{bundle['path']}` (weights sha256 `{bundle['weights_sha256']}`, {bundle['spec']}, "
                   f"{bundle['image_size'][0]}x{bundle['image_size'][1]}); provenance: "
                   f"`{json.dumps(bundle['provenance'], sort_keys=True)}`", ""]
     lines += ["## Runs", "", "| regime | budget | seed | arm | train mIoU % | clean % | mPC % | train s | eval s | load after "

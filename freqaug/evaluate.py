@@ -318,7 +318,7 @@ def _layout_entry(real: Tensor, fake: Tensor, layouts: _Layouts | None, model, p
     else:
         floor_images = _generate(floor, len(fake), seed, batch_size)
         floor_entry = {"status": "ok", **score(floor_images, layouts.used)[0], "bundle": str(floor_path),
-                       "weights_sha256": floor.manifest.get("weights_sha256")}
+                       "weights_sha256": floor.manifest["weights"]["sha256"]}
     entry = {"status": "ok", "generated": generated, "real": score(real, layouts.labels)[0], "floor": floor_entry,
              "classes": list(layouts.classes.names), "ignore_index": layouts.classes.ignore_index,
              "layouts": len(layouts.labels), "images": len(fake), "segnet": str(path),
@@ -431,7 +431,7 @@ def score_bundle(
         generated["from_layouts"] = len(layouts.labels)  # image k from label map k mod L of data
     report = {
         "format": FORMAT, "version": VERSION,
-        "bundle": {"path": str(bundle_path), "weights_sha256": bundle.manifest.get("weights_sha256"),
+        "bundle": {"path": str(bundle_path), "weights_sha256": bundle.manifest["weights"]["sha256"],
                    "image_size": list(bundle.image_size), "spec": bundle.spec.describe()},
         "data": {"path": str(data), "images": len(real)},
         "generated": generated,

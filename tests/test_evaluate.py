@@ -84,8 +84,9 @@ def test_writes_every_file_and_the_pngs_open(evaluated):
     assert "| generated |" in text and "## SWD" in text and "Fréchet distance" in text and "**Skipped**" in text
 
 
-def test_json_metrics_are_finite_and_consistent(evaluated):
+def test_json_metrics_are_finite_and_consistent(evaluated, bundle_path):
     report, _ = evaluated
+    assert report["bundle"]["weights_sha256"] == load_bundle(bundle_path).manifest["weights"]["sha256"]
     m = report["metrics"]
     numbers = _finite_numbers(m)
     assert len(numbers) > 50 and all(math.isfinite(x) for x in numbers)
@@ -326,6 +327,7 @@ def test_layout_fidelity_scores_generated_real_and_floor_against_the_same_layout
     assert layout["generated"] == layout_scores(segnet, generated, labels, CAMVID)[0]
     floor = layout_scores(segnet, load_bundle(bundle_path).generate(N, seed=0, batch_size=5), labels, CAMVID)[0]
     assert {k: layout["floor"][k] for k in floor} == floor
+    assert layout["floor"]["weights_sha256"] == load_bundle(bundle_path).manifest["weights"]["sha256"]
     assert torch.equal(result.predicted, predict_labels(segnet, generated))
 
 

@@ -15,9 +15,10 @@ TINY = NetConfig(base_channels=4, max_channels=8, min_size=4)
 SIZE = (16, 24)
 
 
-def build_bundle(path, *, spec=BandSpec(levels=2), alpha="scalar", z_dim=16, seed=0, layout=None):
+def build_bundle(path, *, spec=BandSpec(levels=2), alpha="scalar", z_dim=16, seed=0, layout=None, provenance=None):
     """Write a tiny untrained FreqGAN bundle to ``path`` with band stats of drawn scenes; returns ``path``.
-    ``layout``: a LayoutConfig for a layout-conditional bundle."""
+    ``layout``: a LayoutConfig for a layout-conditional bundle; ``provenance``: the manifest's (default
+    ``{"test": True}``)."""
     config = FreqGANConfig(spec=spec, image_size=SIZE, z_dim=z_dim, generator=TINY, discriminator=TINY, alpha=alpha,
                            layout=layout)
     with torch.random.fork_rng(devices=[]):
@@ -28,7 +29,7 @@ def build_bundle(path, *, spec=BandSpec(levels=2), alpha="scalar", z_dim=16, see
     model.set_band_stats({name: band_stats(band) for name, band in decompose(images, spec).items()})
     with torch.no_grad():
         model.blend.logit.copy_(torch.tensor([0.4, -0.3, 1.0])[: model.blend.logit.numel()])  # no default alpha
-    return save_bundle(model, path, provenance={"test": True})
+    return save_bundle(model, path, provenance={"test": True} if provenance is None else provenance)
 
 
 @pytest.fixture(scope="session")

@@ -106,6 +106,10 @@ def test_other_setups_and_bundles_are_refused(bench, bundle, tmp_path):
     run(bench, tmp_path, bundle, "--arms", "coarse", "--seeds", "0", "--regimes", "full")
     with pytest.raises(SystemExit, match="batch_size: 4 there, 2 now"):
         run(bench, tmp_path, bundle, "--batch-size", "2", "--arms", "none")
+    # Retrained to the same weights (another file: its creation record differs): the same bundle, runs kept.
+    same = build_bundle(tmp_path / "same.safetensors", provenance={"test": "retrained"})
+    assert same.read_bytes() != bundle.read_bytes()
+    assert run(bench, tmp_path, same, "--arms", "coarse", "--seeds", "0", "--regimes", "full")["trained"] == []
     other = build_bundle(tmp_path / "other.safetensors", seed=1)
     with pytest.raises(SystemExit, match="another --out for another bundle"):
         run(bench, tmp_path, other, "--arms", "coarse", "--seeds", "1")
