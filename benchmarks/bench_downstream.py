@@ -454,8 +454,8 @@ def markdown(results: dict[str, Any], command: str) -> str:
                 f"{_delta(paired(groups, regime, budget, arm, ablation, 'mpc')) if ablation else '-'} |")
         lines += ["", f"mean ± std over seeds (one value: 1 seed); Δ: mean paired difference in points over the seeds "
                       f"both arms have. Best peer here by clean mIoU: `{clean_peer}`, by mPC: `{peer}`. Train mIoU: "
-                      "the model's clean mIoU on its own labelled train images (near the val score: still "
-                      f"under-fitting). {NOISE_NOTE}", ""]
+                      "the model's clean mIoU on its own labelled train images (near the clean val score: still "
+                      f"under-fitting; far above it: fitting its few labelled images). {NOISE_NOTE}", ""]
         lines += per_corruption_lines(groups, regime, budget) + per_class_lines(groups, regime, budget)
     for arm, reason in sorted(results.get("not_run", {}).items()):
         lines += [f"Not run: `{arm}`: {reason}.", ""]
