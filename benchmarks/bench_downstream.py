@@ -194,6 +194,7 @@ def record(out: Path, setup: dict[str, Any], command: str, *, grid: dict[str, An
         for arm in runnable:
             results["not_run"].pop(arm, None)
         if run is not None:
+            run["provenance"]["command"] = command  # a grid is filled by several commands: each run names its own
             results["runs"].append(run)
             release_claim(out, run_key(run))
         write_reports(results, out, command)
@@ -410,6 +411,17 @@ def summary(results: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def commands_block(results: dict[str, Any], command: str) -> list[str]:
+    """The commands that recorded the runs (each once, in the order first used; a grid is filled by several)
+    and the one that wrote this file."""
+    used = list(dict.fromkeys(r["provenance"]["command"] for r in results["runs"] if r["provenance"].get("command")))
+    unnamed = sum(1 for r in results["runs"] if not r["provenance"].get("command"))
+    lines = ["Commands that recorded the runs:", "", *(f"- `{c}`" for c in used)]
+    if unnamed:
+        lines.append(f"- {unnamed} runs recorded before runs named their command (see benchmarks/README.md)")
+    return [*lines, "", f"Last written by: `{command}`", ""] if results["runs"] else [f"Command: `{command}`", ""]
+
+
 def markdown(results: dict[str, Any], command: str) -> str:
     """The tables (full labels: clean, mPC, rPC, families; scarce labels: clean, mPC), per-corruption and
     per-class tables and every run, for what is done so far."""
@@ -417,7 +429,7 @@ def markdown(results: dict[str, Any], command: str) -> str:
     groups = grouped(results)
     lines = [
         "# Downstream segmentation: clean and corrupted val mIoU of a SegNet trained with each arm", "",
-        f"Command: `{command}`", "",
+        *commands_block(results, command),
         f"Data: {setup['data']}; train {setup['train_images']} images, val {setup['val_images']}. Model: "
         f"{setup['model']} (~1.1M parameters) from scratch; batch {setup['batch_size']}, AdamW lr {setup['lr']}, "
         f"{setup['schedule']}; {setup['loss']}; mIoU over {setup['num_classes']} classes, id {setup['ignore_index']} "

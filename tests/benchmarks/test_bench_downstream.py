@@ -48,7 +48,10 @@ def test_runs_are_scored_clean_and_corrupted_recorded_skipped_on_rerun_and_repor
     assert recorded["runs"][0]["bundle"] is None and "replace25" in recorded["not_run"]
     assert recorded["setup"]["regimes"]["labels46"]["labelled"] == 1  # an eighth of 8 drawn scenes
     assert {"date", "trained", "torch_threads", "commit"} <= set(coarse["provenance"])
+    assert coarse["provenance"]["command"].startswith("benchmarks/bench_downstream.py ")
+    assert "--arms none coarse coarse-real replace25" in coarse["provenance"]["command"]
     table = (out / "downstream.md").read_text()
+    assert f"- `{coarse['provenance']['command']}`" in table and "Last written by: `" in table
     assert "## full, 2 steps" in table and "## labels46, 2 steps" in table and "### Per corruption (full" in table
     assert "| coarse | 1 | " in table and "Not run: `replace25`" in table and "within seed noise" in table
     summary = json.loads((out / "summary.json").read_text())
@@ -142,6 +145,9 @@ def test_processes_share_one_grid_claims_of_live_processes_are_skipped_dead_ones
     assert sorted(r["seed"] for r in recorded["runs"]) == [0, 2, 5]  # the other process's run survived
     assert sorted(recorded["grid"]["seeds"]) == [0, 1, 2, 5]
     assert [c["key"] for c in json.loads((out / "claims.json").read_text())] == [["full", "none", 2, 1]]
+    table = (out / "downstream.md").read_text()  # three commands filled this grid: each is named once
+    commands = [line for line in table.splitlines() if line.startswith("- `")]
+    assert len(commands) == 3 and "- `cmd`" in commands and "--seeds 0 1 2" in commands[-1]
 
 
 def test_replace_arms_run_with_a_conditional_bundle(bench, bundle, tmp_path):
