@@ -11,8 +11,9 @@ every random choice comes from the ``generator`` passed in, so an arm is reprodu
 | ``standard`` | horizontal flip, scale/crop jitter, colour jitter (:class:`StandardAugment`) | same geometry (nearest) |
 | ``fda`` | standard + albumentations ``A.FDA``, references from the partner pool | same as standard |
 | ``augmix`` | standard + torchvision v2 ``AugMix`` restricted to its photometric ops (:class:`AugMixAugment`) | same as standard |
-| ``<mode>`` | standard + freqaug ``mode`` (bands, coarse, amplitude, blend) with generated scenes (:class:`~freqaug.augment.pooled.PooledFreqAug`) | same as standard |
-| ``<mode>-real`` | the same band operation with a *real* partner from the pool instead of a generated scene: the generator's ablation (``coarse-real`` / ``amplitude-real``: :class:`RealPartnerMix`, no bundle; ``bands-real`` / ``blend-real``: ``PooledFreqAug(partners=...)`` with the bundle's band split and alpha); ``amplitude-real`` is APR-P (Chen et al., ICCV 2021) | same as standard |
+| ``<mode>`` | standard + freqaug ``mode`` (bands, coarse, blend) with generated scenes (:class:`~freqaug.augment.pooled.PooledFreqAug`) | same as standard |
+| ``<mode>-real`` | the same band operation with a *real* partner from the pool instead of a generated scene: the generator's ablation (``coarse-real``: :class:`RealPartnerMix`, no bundle; ``bands-real`` / ``blend-real``: ``PooledFreqAug(partners=...)`` with the bundle's band split and alpha) | same as standard |
+| ``amplitude-real`` | APR-P (Chen et al., ICCV 2021): a real partner's Fourier amplitude with the sample's phase (:class:`RealPartnerMix` with ``amplitude_mix``); a peer (freqaug's ``amplitude`` mode, the same with a generated partner, lost to it and was dropped) | same as standard |
 | ``augmix+coarse`` / ``augmix+coarse-real`` | standard + AugMix + the ``coarse`` mode (generated / real partner): freqaug stacked on the most robust peer | same as standard |
 | ``bands-soft`` | as ``bands``, each selected band only partly generated: strength s ~ U(0, 0.5) | same as standard |
 | ``copy-paste`` | copy-paste of real objects (Ghiasi et al., CVPR 2021, with CamVid's class masks for instances): the pixels of a random subset of the object classes of a labelled donor (pole, sign, car, pedestrian, bicyclist), mirrored half the time, pasted into the sample, then standard (:class:`CopyPaste`) | the donor's ids where pasted |
@@ -70,15 +71,17 @@ REPLACE_RATIOS: dict[str, float] = {"replace25": 0.25, "replace50": 0.5}
 OBJECT_CLASSES: tuple[int, ...] = (2, 6, 8, 9, 10)
 """CamVid's object classes that copy-paste moves: pole, sign_symbol, car, pedestrian, bicyclist."""
 SOFT_STRENGTH = (0.0, 0.5)  # the bands-soft arm: (1 - s) * real + s * generated per selected band
-_MODES = ("bands", "coarse", "amplitude", "blend")
+_MODES = ("bands", "coarse", "blend")
 _STACKED = ("augmix+coarse",)  # freqaug on top of AugMix: what a team that already uses AugMix would try
 ABLATIONS: dict[str, str] = {mode: f"{mode}-real" for mode in (*_MODES, *_STACKED)}
 """freqaug arm -> the same band operation with a real partner image (the generator's ablation)."""
 PEERS: tuple[str, ...] = ("none", "standard", "fda", "augmix", "amplitude-real", "copy-paste")
 """What a user would pick instead of freqaug (``amplitude-real`` is APR-P)."""
-ARMS: tuple[str, ...] = ("none", "standard", "fda", "augmix", "copy-paste", *(a for m in _MODES for a in (m, ABLATIONS[m])),
+ARMS: tuple[str, ...] = ("none", "standard", "fda", "augmix", "amplitude-real", "copy-paste",
+                         *(a for m in _MODES for a in (m, ABLATIONS[m])),
                          "bands-soft", *(a for m in _STACKED for a in (m, ABLATIONS[m])), *REPLACE_RATIOS)
 _SPECLESS = {"coarse": coarse_mix, "amplitude": amplitude_mix}  # kernels that need no bundle: their -real arms read none
+# (``amplitude-real``, APR-P, is a peer: freqaug dropped its generated-partner mode, which lost to it)
 _FREQAUG_ARMS = (*_MODES, "bands-real", "blend-real", "bands-soft", *_STACKED)  # read --bundle (bands-real / blend-real its split)
 UNAVAILABLE: dict[str, str] = {
     arm: f"arm {arm!r} (standard + SyntheticMix replace) needs a layout-conditional bundle, whose generated "

@@ -9,7 +9,7 @@ demo_out/train/bundle.safetensors). A ``LightningDataModule`` serves (image, lab
 street scenes; a ``LightningModule`` trains freqaug's small SegNet on them. Batches reach the module
 on its device, and ``on_after_batch_transfer`` -- where the Lightning docs put GPU augmentation --
 applies ``FreqAugBatch`` to the training batches only (one generator call per batch, on the GPU when
-training there). Labels stay valid in the label-keeping modes (``bands``, ``coarse``, ``amplitude``,
+training there). Labels stay valid in the label-keeping modes (``bands``, ``coarse``,
 ``blend``). Needs ``pip install 'freqaug[lightning]'``. Writes the logged metrics as JSON and prints them.
 """
 from __future__ import annotations

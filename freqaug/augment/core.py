@@ -18,7 +18,7 @@ from torch import Tensor
 from torch.utils.data import get_worker_info
 
 from freqaug.augment.functional import (
-    amplitude_mix, band_mix, blend_images, check_band_names, coarse_mix, default_bands, replace_images,
+    band_mix, blend_images, check_band_names, coarse_mix, default_bands, replace_images,
 )
 from freqaug.augment.labelmaps import check_label_maps, resize_labels
 from freqaug.augment.params import AugmentConfig, sample_params
@@ -244,9 +244,6 @@ class FreqAugmenter:
     def _mix_coarse(self, bundle: Bundle, real: Tensor, generated: Tensor, strength: Tensor) -> Tensor:
         return coarse_mix(real, generated, strength)
 
-    def _mix_amplitude(self, bundle: Bundle, real: Tensor, generated: Tensor, strength: Tensor) -> Tensor:
-        return amplitude_mix(real, generated, strength)
-
     def _mix_blend(self, bundle: Bundle, real: Tensor, generated: Tensor, strength: Tensor) -> Tensor:
         weight = bundle.alpha if self.config.weight is None else torch.tensor([self.config.weight])
         return blend_images(real, generated, strength[:, None] * weight.to(real.device, real.dtype)[None, :])
@@ -258,7 +255,6 @@ class FreqAugmenter:
 _MIXERS: dict[str, Callable[..., Tensor]] = {
     "bands": FreqAugmenter._mix_bands,
     "coarse": FreqAugmenter._mix_coarse,
-    "amplitude": FreqAugmenter._mix_amplitude,
     "blend": FreqAugmenter._mix_blend,
     "replace": FreqAugmenter._mix_replace,
 }

@@ -64,7 +64,7 @@ class FreqAugKornia(IntensityAugmentationBase2D):
                                                      ignore_index=ignore_index))
         if mode == "replace" and not self.augmenter.conditional:
             raise ValueError("mode: 'replace' with an unconditional bundle draws images its masks do not describe; "
-                             "in kornia use a label-keeping mode ('bands', 'coarse', 'amplitude', 'blend') or "
+                             "in kornia use a label-keeping mode ('bands', 'coarse', 'blend') or "
                              "FreqAugBatch, whose ignore_replaced(masks) marks the replaced samples")
 
     @property

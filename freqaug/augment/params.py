@@ -21,12 +21,12 @@ from freqaug.data.classes import CAMVID
 
 __all__ = ["MODES", "AugmentConfig", "Mode", "sample_params"]
 
-Mode = Literal["bands", "coarse", "amplitude", "blend", "replace"]
+Mode = Literal["bands", "coarse", "blend", "replace"]
 """``bands``: take bands from a generated image; ``coarse``: take its illumination, colour and global contrast
-(below 1/16 of the Nyquist frequency) and keep the real detail; ``amplitude``: take its Fourier amplitude and keep the real
-phase; ``blend``: mix whole images; ``replace``: swap the image."""
+(below 1/16 of the Nyquist frequency) and keep the real detail; ``blend``: mix whole images; ``replace``: swap
+the image."""
 
-MODES: tuple[str, ...] = ("bands", "coarse", "amplitude", "blend", "replace")
+MODES: tuple[str, ...] = ("bands", "coarse", "blend", "replace")
 
 
 def _check_strength(value: object) -> tuple[float, float]:
@@ -55,8 +55,7 @@ class AugmentConfig:
 
     mode: ``bands`` (take ``bands`` from a generated image with strength s), ``coarse`` (take its
     content below 1/16 of the Nyquist frequency with strength s: the scene's illumination, colour and
-    global contrast; the real image keeps its layout and detail), ``amplitude`` (its Fourier amplitude with strength s and
-    the real image's phase, as APR does with a real partner), ``blend``
+    global contrast; the real image keeps its layout and detail), ``blend``
     (``w * generated + (1 - w) * real`` with w = s * ``weight``, ``weight`` None = the bundle's
     alpha) or ``replace`` (the generated image; the sample's labels no longer apply). p: chance
     that a sample is augmented. strength: the range s is drawn from, uniformly, per sample.

@@ -28,7 +28,7 @@ __all__ = ["PooledFreqAug", "PooledSyntheticPairs"]
 
 
 class PooledFreqAug:
-    """A label-keeping mode (``bands``, ``coarse``, ``amplitude``, ``blend``) with probability ``p`` per
+    """A label-keeping mode (``bands``, ``coarse``, ``blend``) with probability ``p`` per
     sample, the partner image drawn from a fixed pool.
 
     The pool (``pool_size`` images at the bundle's size, CPU float32, ``pool_size`` x 3 x H x W x 4

@@ -18,7 +18,7 @@ def test_config_round_trips_through_json(tmp_path):
 
 @pytest.mark.parametrize("field, value, match", [
     ("bundle_path", "", "bundle_path: expected the path"),
-    ("mode", "mix", "mode: expected one of 'bands', 'coarse', 'amplitude', 'blend', 'replace', got 'mix'"),
+    ("mode", "mix", "mode: expected one of 'bands', 'coarse', 'blend', 'replace', got 'mix'"),
     ("p", 1.5, r"p: expected a number in \[0, 1\], got 1.5"),
     ("p", True, "p: expected a number"),
     ("strength", (0.8, 0.2), "strength: expected lo <= hi"),
