@@ -77,11 +77,10 @@ ABLATIONS: dict[str, str] = {mode: f"{mode}-real" for mode in (*_MODES, *_STACKE
 """freqaug arm -> the same band operation with a real partner image (the generator's ablation)."""
 PEERS: tuple[str, ...] = ("none", "standard", "fda", "augmix", "amplitude-real", "copy-paste")
 """What a user would pick instead of freqaug (``amplitude-real`` is APR-P)."""
-ARMS: tuple[str, ...] = ("none", "standard", "fda", "augmix", "amplitude-real", "copy-paste",
-                         *(a for m in _MODES for a in (m, ABLATIONS[m])),
+ARMS: tuple[str, ...] = (*PEERS, *(a for m in _MODES for a in (m, ABLATIONS[m])),
                          "bands-soft", *(a for m in _STACKED for a in (m, ABLATIONS[m])), *REPLACE_RATIOS)
-_SPECLESS = {"coarse": coarse_mix, "amplitude": amplitude_mix}  # kernels that need no bundle: their -real arms read none
-# (``amplitude-real``, APR-P, is a peer: freqaug dropped its generated-partner mode, which lost to it)
+_SPECLESS = {"coarse": coarse_mix, "amplitude": amplitude_mix}  # bundle-free kernels: their -real arms read none
+# (``amplitude-real`` is APR-P, a peer: freqaug dropped the generated-partner ``amplitude`` mode, which lost to it)
 _FREQAUG_ARMS = (*_MODES, "bands-real", "blend-real", "bands-soft", *_STACKED)  # read --bundle (bands-real / blend-real its split)
 UNAVAILABLE: dict[str, str] = {
     arm: f"arm {arm!r} (standard + SyntheticMix replace) needs a layout-conditional bundle, whose generated "

@@ -194,7 +194,6 @@ def record(out: Path, setup: dict[str, Any], command: str, *, grid: dict[str, An
         for arm in runnable:
             results["not_run"].pop(arm, None)
         if run is not None:
-            run["provenance"]["command"] = command  # a grid is filled by several commands: each run names its own
             results["runs"].append(run)
             release_claim(out, run_key(run))
         write_reports(results, out, command)
@@ -300,7 +299,8 @@ def run_one(key: tuple[str, str, int, int], data: dict[str, Any], suite: dict, a
         "provenance": {"trained": meta["date"], "date": utc_now(),
                        "load_average_1min_after": meta["load_average_1min_after"],
                        "torch_threads": meta["torch_threads"], "torch": torch.__version__,
-                       "cpu_count": os.cpu_count(), "commit": args.commit},
+                       "cpu_count": os.cpu_count(), "commit": args.commit,
+                       "command": args.command},  # a grid is filled by several commands: each run names its own
     }
 
 
@@ -653,6 +653,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args.setup_hash = setup_hash(setup)
     results = read_results(args.out / "downstream.json", setup)
     args.commit = git_commit()
+    args.command = command
     arms = [a for a in ARMS if a in args.arms]
     grid = {"arms": arms, "regimes": [r for r in REGIMES if r in args.regimes], "seeds": args.seeds,
             "budgets": args.budgets}

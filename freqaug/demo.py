@@ -178,7 +178,7 @@ def export_and_sample(run_dir: Path, data: Path | None, seed: int, n: int = 16) 
 def save_mode_grid(bundle_path: Path, scenes: torch.Tensor, path: Path, seed: int) -> Path:
     """A batch of ``scenes`` (N, 3, H, W) in [0, 1] augmented by the bundle in every mode (p = 1), as a PNG grid.
 
-    Columns: the original, then ``bands``, ``blend`` and ``replace`` (whose samples are flagged
+    Columns: the original, then every mode of ``MODES`` (``replace``'s samples are flagged
     unlabelled), each from :class:`~freqaug.augment.FreqAugBatch` with the same seed.
     """
     from freqaug.augment import MODES, FreqAugBatch

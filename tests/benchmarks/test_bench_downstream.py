@@ -129,7 +129,8 @@ def test_processes_share_one_grid_claims_of_live_processes_are_skipped_dead_ones
     run(bench, tmp_path, bundle, "--arms", "none", "--seeds", "0", "--regimes", "full")
     out = tmp_path / "out"
     recorded = json.loads((out / "downstream.json").read_text())
-    other = recorded["runs"][0] | {"seed": 5}
+    first = recorded["runs"][0]
+    other = first | {"seed": 5, "provenance": first["provenance"] | {"command": "cmd"}}
     bench.record(out, recorded["setup"], "cmd", grid={"seeds": [5]}, not_run={}, run=other)  # another process's run
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
