@@ -85,7 +85,7 @@ def test_demo_trains_briefly_and_writes_samples(scene_folder, tmp_path, monkeypa
     bundle = load_bundle(training["bundle"])  # the demo ends by exporting a bundle and drawing from it
     assert bundle.image_size == (32, 48) and bundle.manifest["provenance"]["data"] is not None
     assert Path(training["bundle_samples"]).read_bytes()[:4] == b"\x89PNG"
-    with PIL.Image.open(training["augment_grid"]) as grid:  # an augmented batch: original + 3 modes, 4 scenes
+    with PIL.Image.open(training["augment_grid"]) as grid:  # an augmented batch: original + every mode, 4 scenes
         assert grid.format == "PNG" and grid.width > grid.height
     assert json.loads((tmp_path / "out" / "reconstruction.json").read_text())["training"]["steps"]["stage2"] == 1
 
